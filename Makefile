@@ -1,0 +1,57 @@
+# mqstack: ZooKeeper + Kafka + EFAK, reimplemented in Go. See README.md.
+SHELL   := /bin/bash
+MODULES := proto storage zkd integration
+PKGS    := $(foreach m,$(MODULES),./$(m)/...)
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+GO      ?= go
+export CGO_ENABLED ?= 0
+
+.PHONY: all build test run stop bench fuzz lint interop clean
+
+all: build
+
+build:
+	@mkdir -p bin
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/zkd ./zkd/cmd/zkd
+
+# Unit, in-process, integration and (when the tools are installed) interop tests.
+test: build
+	$(GO) test -count=1 -timeout 20m $(PKGS)
+
+# A standalone zkd on 2181 with its data under ./var (Ctrl-C stops it).
+run: build
+	@mkdir -p var/zk/data var/zk/logs
+	@test -f var/zk/zoo.cfg || printf '%s\n' 'tickTime=2000' 'initLimit=10' 'syncLimit=5' \
+		'dataDir=$(CURDIR)/var/zk/data' 'clientPort=2181' 'admin.enableServer=false' \
+		'4lw.commands.whitelist=*' 'metricsProvider.httpPort=7000' > var/zk/zoo.cfg
+	@echo "zkd on 127.0.0.1:2181 (data in var/zk/data); try: bin/zkd cli -server 127.0.0.1:2181 ls /"
+	bin/zkd start-foreground var/zk/zoo.cfg
+
+stop:
+	-@pkill -TERM -f 'bin/zkd start-foreground var/zk/zoo.cfg' || true
+
+# Benchmarks: Go benchmarks plus zkd against Apache ZooKeeper (Debian package) side by side.
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./proto/... ./storage/...
+	$(GO) run ./integration/cmd/zkbench -zkd bin/zkd
+
+# Each fuzz target for FUZZTIME (default 20s).
+FUZZTIME ?= 20s
+fuzz:
+	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; done
+
+lint:
+	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	@if command -v staticcheck >/dev/null; then staticcheck $(PKGS); else echo "staticcheck not installed: go install honnef.co/go/tools/cmd/staticcheck@2025.1.1"; fi
+
+# Interop tests only, with the Debian tools required.
+interop: build
+	REQUIRE_INTEROP=1 $(GO) test -count=1 -timeout 20m -run 'Interop|Apache|Kazoo|ZkCli' ./integration/...
+
+clean:
+	rm -rf bin var

@@ -1,0 +1,3 @@
+module mqstack/integration
+
+go 1.26.8

@@ -1,0 +1,3 @@
+module mqstack/proto
+
+go 1.26.8

@@ -1,0 +1,2 @@
+// Package storage holds the file formats of the stack; its subpackages do no networking.
+package storage
