@@ -4,4 +4,12 @@ go 1.26.8
 
 require mqstack/proto v0.0.0
 
+require (
+	github.com/mattn/go-colorable v0.1.14 // indirect
+	github.com/mattn/go-isatty v0.0.20 // indirect
+	github.com/rs/zerolog v1.35.1 // indirect
+	github.com/stretchr/testify v1.12.1 // indirect
+	golang.org/x/sys v0.29.0 // indirect
+)
+
 replace mqstack/proto => ../proto
