@@ -2,13 +2,15 @@ module mqstack/storage
 
 go 1.26.8
 
-require mqstack/proto v0.0.0
+require (
+	github.com/rs/zerolog v1.35.1
+	mqstack/proto v0.0.0
+)
 
 require (
 	github.com/mattn/go-colorable v0.1.14 // indirect
 	github.com/mattn/go-isatty v0.0.20 // indirect
-	github.com/rs/zerolog v1.35.1 // indirect
-	github.com/stretchr/testify v1.12.1 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/sys v0.29.0 // indirect
 )
 
