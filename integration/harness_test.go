@@ -334,8 +334,12 @@ func (s *Server) start() {
 	case kindApache:
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port))
 		for {
+			// ruok answers imok before the server takes requests; srvr
+			// reports Mode only once it does.
 			if out, err := fourLetter(addr, "ruok", time.Second); err == nil && out == "imok" {
-				break
+				if out, err := fourLetter(addr, "srvr", time.Second); err == nil && strings.Contains(out, "Mode: ") {
+					break
+				}
 			}
 			select {
 			case <-done:
