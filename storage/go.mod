@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/rs/zerolog v1.35.1
+	github.com/stretchr/testify v1.12.1
 	mqstack/proto v0.0.0
 )
 

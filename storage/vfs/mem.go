@@ -60,6 +60,7 @@ type MemFS struct {
 	mu        sync.Mutex
 	root      *memNode
 	ops       int
+	counts    map[Op]int
 	failMask  Op
 	failAt    int
 	matched   int
@@ -146,10 +147,27 @@ func (m *MemFS) Ops() int {
 	return m.ops
 }
 
+// Count returns how many operations of the kinds in ops have been performed.
+func (m *MemFS) Count(ops Op) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	total := 0
+	for k, v := range m.counts {
+		if k&ops != 0 {
+			total += v
+		}
+	}
+	return total
+}
+
 // fault counts an operation and returns the injected error, if any. Called
 // with m.mu held.
 func (m *MemFS) fault(op Op, paths ...string) error {
 	m.ops++
+	if m.counts == nil {
+		m.counts = map[Op]int{}
+	}
+	m.counts[op]++
 	if m.failMask&op != 0 && m.failAt > 0 {
 		m.matched++
 		if m.matched == m.failAt {
