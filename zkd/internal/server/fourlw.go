@@ -1,0 +1,268 @@
+package server
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"mqstack/proto/fourlw"
+	"mqstack/zkd/internal/tree"
+)
+
+var served4lw = map[string]bool{
+	"ruok": true, "stat": true, "srvr": true, "conf": true, "cons": true, "crst": true, "dump": true,
+	"envi": true, "mntr": true, "wchs": true, "wchc": true, "wchp": true, "dirs": true, "isro": true,
+	"srst": true,
+}
+
+func isFourLetterWord(w string) bool {
+	if served4lw[w] {
+		return true
+	}
+	for _, k := range fourlw.Words {
+		if k == w {
+			return true
+		}
+	}
+	return false
+}
+
+// serveFourLetterWord answers a four-letter word and closes the connection
+// (NIOServerCnxn.checkFourLetterWord).
+func (s *Server) serveFourLetterWord(c *conn, word string) {
+	var buf bytes.Buffer
+	switch {
+	case !s.cfg4lwAllowed(word):
+		fourlw.WriteNotInWhitelist(&buf, word)
+	case !served4lw[word]:
+		c.log.Warn().Str("word", word).Msg("four-letter word not supported by zkd; closing connection")
+	default:
+		if !s.do(func() { s.fourLetter(&buf, c, word) }) {
+			buf.Reset()
+			buf.WriteString(fourlw.NotServing + "\n")
+		}
+	}
+	_ = c.nc.SetWriteDeadline(time.Now().Add(s.writeTimeout))
+	_, _ = c.nc.Write(buf.Bytes())
+	c.log.Info().Str("word", word).Msg("processed four-letter word")
+	c.closeNow()
+}
+
+func (s *Server) cfg4lwAllowed(word string) bool {
+	wl := s.cfg.FourLetterWhitelist
+	if wl == nil {
+		wl = []string{"srvr"}
+	}
+	for _, w := range wl {
+		if w == "*" || w == word {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) serverStats() fourlw.ServerStats {
+	return fourlw.ServerStats{
+		Version:     Version,
+		MinLatency:  max(s.stats.latMin.Load(), 0),
+		AvgLatency:  fourlw.RoundLatency(s.stats.latTotal.Load(), s.stats.latCount.Load()),
+		MaxLatency:  s.stats.latMax.Load(),
+		Received:    s.stats.received.Load(),
+		Sent:        s.stats.sent.Load(),
+		Connections: int(s.stats.alive.Load()),
+		Outstanding: int(s.stats.outstanding.Load()),
+		Zxid:        s.tree.LastZxid(),
+		Mode:        "standalone",
+		NodeCount:   s.tree.NodeCount(),
+	}
+}
+
+// connStats lists every open connection; self is the one asking.
+func (s *Server) connStats(self *conn) []fourlw.Conn {
+	s.connMu.Lock()
+	all := make([]*conn, 0, len(s.allConns))
+	for _, c := range s.allConns {
+		all = append(all, c)
+	}
+	s.connMu.Unlock()
+	out := make([]fourlw.Conn, 0, len(all))
+	for _, c := range all {
+		fc := fourlw.Conn{Addr: c.remote, InterestOps: 1, Queued: c.queued.Load(), Received: c.received.Load(),
+			Sent: c.sent.Load()}
+		if c == self {
+			fc.InterestOps = 0
+			fc.Received = 1
+		}
+		if c.session != 0 && !c.gone {
+			fc.SessionID = c.session
+			fc.LastOp = c.lastOp
+			if fc.LastOp == "" {
+				fc.LastOp = "NA"
+			}
+			fc.LastCxid = c.lastCxid
+			fc.LastZxid = c.lastZxid
+			fc.Timeout = c.timeout
+			fc.LastResponseTime = c.lastResp
+			fc.LastLatency = c.lastLat
+			fc.MinLatency = max(c.latMin, 0)
+			fc.MaxLatency = c.latMax
+			if c.latCount > 0 {
+				fc.AvgLatency = float64(c.latTotal) / float64(c.latCount)
+			}
+			fc.Established = c.establish
+		}
+		out = append(out, fc)
+	}
+	return out
+}
+
+// fourLetter writes a word's reply; it runs on the owner goroutine.
+func (s *Server) fourLetter(w *bytes.Buffer, self *conn, word string) {
+	switch word {
+	case "ruok":
+		w.WriteString(fourlw.Imok)
+	case "isro":
+		fourlw.WriteIsro(w, false)
+	case "srvr":
+		fourlw.WriteSrvr(w, s.serverStats())
+	case "stat":
+		fourlw.WriteStat(w, s.serverStats(), s.connStats(self))
+	case "cons":
+		fourlw.WriteCons(w, s.connStats(self))
+	case "crst":
+		for _, c := range s.conns {
+			c.latMin, c.latMax, c.latTotal, c.latCount, c.lastLat = -1, 0, 0, 0, 0
+			c.lastOp, c.lastCxid, c.lastZxid, c.lastResp = "NA", -1, -1, 0
+		}
+		w.WriteString(fourlw.ConnStatsReset + "\n")
+	case "srst":
+		s.stats.latMin.Store(-1)
+		s.stats.latMax.Store(0)
+		s.stats.latTotal.Store(0)
+		s.stats.latCount.Store(0)
+		s.stats.received.Store(0)
+		s.stats.sent.Store(0)
+		w.WriteString(fourlw.ServerStatsReset + "\n")
+	case "conf":
+		port := 0
+		if a := s.Addr(); a != nil {
+			port = portOf(a.String())
+		}
+		fourlw.WriteConf(w, s.cfg.ConfKV(port, s.store.dirSize(s.store.snapDir), s.store.dirSize(s.store.logDir)))
+	case "dirs":
+		fourlw.WriteDirs(w, s.store.dirSize(s.store.snapDir), s.store.dirSize(s.store.logDir))
+	case "envi":
+		fourlw.WriteEnvi(w, s.environment())
+	case "mntr":
+		fourlw.WriteMntr(w, s.mntr())
+	case "wchs":
+		byConn := s.tree.Watches.ByWatcher()
+		fourlw.WriteWchs(w, len(byConn), s.tree.Watches.PathCount(), s.tree.Watches.Count())
+	case "wchc":
+		bySess := map[int64][]string{}
+		for watcher, paths := range s.tree.Watches.ByWatcher() {
+			if c := s.conns[watcher]; c != nil {
+				bySess[c.session] = append(bySess[c.session], paths...)
+			}
+		}
+		fourlw.WriteWchc(w, bySess)
+	case "wchp":
+		byPath := map[string][]int64{}
+		for p, watchers := range s.tree.Watches.ByPath() {
+			for _, watcher := range watchers {
+				if c := s.conns[watcher]; c != nil {
+					byPath[p] = append(byPath[p], c.session)
+				}
+			}
+		}
+		fourlw.WriteWchp(w, byPath)
+	case "dump":
+		fourlw.WriteDump(w, s.dump())
+	}
+}
+
+func (s *Server) dump() fourlw.Dump {
+	buckets := map[int64][]int64{}
+	for _, ss := range s.sessions.All() {
+		buckets[ss.ExpireAt] = append(buckets[ss.ExpireAt], ss.ID)
+	}
+	d := fourlw.Dump{Ephemerals: s.tree.EphemeralsBySession(), HasConnections: false}
+	for at, ids := range buckets {
+		d.Sessions = append(d.Sessions, fourlw.SessionBucket{Expire: time.UnixMilli(at), Sessions: ids})
+	}
+	return d
+}
+
+func portOf(addr string) int {
+	i := strings.LastIndexByte(addr, ':')
+	p, _ := strconv.Atoi(addr[i+1:])
+	return p
+}
+
+func (s *Server) environment() []fourlw.KV {
+	wd, _ := os.Getwd()
+	return []fourlw.KV{
+		{Key: "zookeeper.version", Value: Version},
+		{Key: "host.name", Value: hostname()},
+		{Key: "java.version", Value: runtime.Version()},
+		{Key: "java.vendor", Value: "mqstack (Go)"},
+		{Key: "java.home", Value: runtime.GOROOT()},
+		{Key: "java.class.path", Value: ""},
+		{Key: "java.library.path", Value: ""},
+		{Key: "java.io.tmpdir", Value: os.TempDir()},
+		{Key: "java.compiler", Value: "<NA>"},
+		{Key: "os.name", Value: runtime.GOOS},
+		{Key: "os.arch", Value: runtime.GOARCH},
+		{Key: "os.version", Value: ""},
+		{Key: "user.name", Value: os.Getenv("USER")},
+		{Key: "user.home", Value: os.Getenv("HOME")},
+		{Key: "user.dir", Value: wd},
+		{Key: "os.memory.free", Value: "0MB"},
+		{Key: "os.memory.max", Value: "0MB"},
+		{Key: "os.memory.total", Value: "0MB"},
+	}
+}
+
+func (s *Server) mntr() []fourlw.KV {
+	i := func(v int64) string { return strconv.FormatInt(v, 10) }
+	byConn := s.tree.Watches.ByWatcher()
+	_ = byConn
+	return []fourlw.KV{
+		{Key: "zk_version", Value: Version},
+		{Key: "zk_server_state", Value: "standalone"},
+		{Key: "zk_ephemerals_count", Value: i(int64(s.tree.EphemeralCount()))},
+		{Key: "zk_min_latency", Value: i(max(s.stats.latMin.Load(), 0))},
+		{Key: "zk_avg_latency", Value: fourlw.JavaDouble(fourlw.RoundLatency(s.stats.latTotal.Load(), s.stats.latCount.Load()))},
+		{Key: "zk_max_latency", Value: i(s.stats.latMax.Load())},
+		{Key: "zk_packets_received", Value: i(s.stats.received.Load())},
+		{Key: "zk_packets_sent", Value: i(s.stats.sent.Load())},
+		{Key: "zk_num_alive_connections", Value: i(s.stats.alive.Load())},
+		{Key: "zk_outstanding_requests", Value: i(s.stats.outstanding.Load())},
+		{Key: "zk_znode_count", Value: i(int64(s.tree.NodeCount()))},
+		{Key: "zk_watch_count", Value: i(int64(s.tree.Watches.Count()))},
+		{Key: "zk_global_sessions", Value: i(int64(s.sessions.Count()))},
+		{Key: "zk_local_sessions", Value: "0"},
+		{Key: "zk_approximate_data_size", Value: i(s.tree.ApproximateDataSize())},
+		{Key: "zk_open_file_descriptor_count", Value: i(openFDs())},
+		{Key: "zk_max_file_descriptor_count", Value: i(maxFDs())},
+		{Key: "zk_last_proposal_size", Value: "-1"},
+		{Key: "zk_max_proposal_size", Value: "-1"},
+		{Key: "zk_min_proposal_size", Value: "-1"},
+		{Key: "zk_uptime", Value: i(time.Since(s.metrics.started).Milliseconds())},
+		{Key: "zk_last_zxid", Value: fmt.Sprintf("0x%x", s.tree.LastZxid())},
+	}
+}
+
+func openFDs() int64 {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	return int64(len(ents))
+}
+
+var _ = tree.New

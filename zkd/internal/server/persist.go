@@ -1,0 +1,157 @@
+package server
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/rs/zerolog"
+
+	"mqstack/proto/jute"
+	"mqstack/storage/snapshot"
+	"mqstack/storage/txnlog"
+	"mqstack/storage/vfs"
+	"mqstack/zkd/internal/config"
+	"mqstack/zkd/internal/tree"
+)
+
+// store is the server's dataDir/dataLogDir: the txn log and snapshots.
+type store struct {
+	fsys    vfs.FS
+	snapDir string
+	logDir  string
+	log     *txnlog.Log
+	logger  zerolog.Logger
+}
+
+type recoverVisitor struct {
+	l        *tree.Loader
+	sessions map[int64]int32
+}
+
+func (v *recoverVisitor) Session(id int64, timeout int32) { v.sessions[id] = timeout }
+func (v *recoverVisitor) ACL(ref int64, acl []jute.ACL)  { v.l.ACL(ref, acl) }
+func (v *recoverVisitor) Node(path string, n *jute.DataNode) error {
+	return v.l.Node(path, n)
+}
+
+// openStore recovers the tree and sessions from the newest valid snapshot
+// plus the txn log, as Apache's FileTxnSnapLog.restore does, then opens the
+// log for appending and takes a clean snapshot.
+func openStore(cfg *config.Config, logger zerolog.Logger, nowMs int64) (*store, *tree.Tree, *tree.Sessions, error) {
+	st := &store{
+		fsys:    vfs.OS(),
+		snapDir: filepath.Join(cfg.DataDir, "version-2"),
+		logDir:  filepath.Join(cfg.DataLogDir, "version-2"),
+		logger:  logger,
+	}
+	if err := st.fsys.MkdirAll(st.snapDir, 0o755); err != nil {
+		return nil, nil, nil, fmt.Errorf("server: create snapshot directory %s (dataDir in %s): %w", st.snapDir, cfg.Path, err)
+	}
+	v := &recoverVisitor{l: tree.NewLoader(), sessions: map[int64]int32{}}
+	snapZxid, found, err := snapshot.ReadNewest(st.fsys, st.snapDir, logger, v)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("server: load snapshot from %s: %w (move the bad file away to start from an older one)", st.snapDir, err)
+	}
+	var t *tree.Tree
+	if found {
+		if t, err = v.l.Tree(); err != nil {
+			return nil, nil, nil, fmt.Errorf("server: snapshot in %s: %w", st.snapDir, err)
+		}
+		t.SetLastZxid(snapZxid)
+	} else {
+		t = tree.New()
+		snapZxid = 0
+	}
+	last, err := txnlog.Replay(st.fsys, st.logDir, snapZxid, logger, func(e *jute.TxnEntry) error {
+		t.Apply(e)
+		t.TakeEvents()
+		switch x := e.Txn.(type) {
+		case *jute.CreateSessionTxn:
+			v.sessions[e.Header.ClientID] = x.TimeOut
+		case *jute.CloseSessionTxn:
+			delete(v.sessions, e.Header.ClientID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("server: replay txn log in %s: %w", st.logDir, err)
+	}
+	if last > t.LastZxid() {
+		t.SetLastZxid(last)
+	}
+	// Ephemerals of sessions that are not in the session table are dead
+	// (ZooKeeperServer.loadData kills them without a txn).
+	for owner := range t.EphemeralsBySession() {
+		if _, ok := v.sessions[owner]; !ok {
+			t.Apply(&jute.TxnEntry{Header: jute.TxnHeader{ClientID: owner, Zxid: t.LastZxid(), Type: jute.OpCloseSession},
+				Txn: &jute.CloseSessionTxn{}})
+			t.TakeEvents()
+		}
+	}
+	myid := cfg.MyID
+	sessions := tree.NewSessions(int64(cfg.TickTime.Milliseconds()), nowMs, myid)
+	for id, to := range v.sessions {
+		sessions.Add(id, to, nowMs)
+	}
+	l, err := txnlog.Open(st.fsys, st.logDir, txnlog.Options{PreAllocSize: cfg.PreAllocSize, Logger: logger})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("server: open txn log in %s (dataLogDir in %s): %w", st.logDir, cfg.Path, err)
+	}
+	st.log = l
+	logger.Info().Int64("snapshotZxid", snapZxid).Int64("lastZxid", t.LastZxid()).Int("sessions", len(v.sessions)).
+		Int("znodes", t.NodeCount()).Msg("recovered data directory")
+	if err := st.snapshot(t, sessions); err != nil {
+		_ = l.Close()
+		return nil, nil, nil, err
+	}
+	return st, t, sessions, nil
+}
+
+func (st *store) append(e *jute.TxnEntry) error { return st.log.Append(e) }
+func (st *store) sync() error                   { return st.log.Sync() }
+
+// snapshot rolls the log and writes snapshot.<lastZxid>.
+func (st *store) snapshot(t *tree.Tree, sessions *tree.Sessions) error {
+	if err := st.log.Roll(); err != nil {
+		return fmt.Errorf("server: roll txn log before snapshot: %w", err)
+	}
+	snap := &snapshot.Snapshot{Nodes: t.WalkNodes}
+	for _, ss := range sessions.All() {
+		snap.Sessions = append(snap.Sessions, snapshot.Session{ID: ss.ID, Timeout: ss.Timeout})
+	}
+	t.ACLEntries(func(ref int64, acl []jute.ACL) {
+		snap.ACLs = append(snap.ACLs, snapshot.ACLEntry{Ref: ref, ACL: acl})
+	})
+	name, err := snapshot.Write(st.fsys, st.snapDir, t.LastZxid(), snap)
+	if err != nil {
+		return fmt.Errorf("server: write snapshot in %s: %w", st.snapDir, err)
+	}
+	st.logger.Info().Str("file", name).Msg("snapshot written")
+	return nil
+}
+
+func (st *store) purge(retain int) error {
+	return snapshot.Purge(st.fsys, st.snapDir, st.logDir, retain)
+}
+
+func (st *store) close() error {
+	if st.log == nil {
+		return nil
+	}
+	return st.log.Close()
+}
+
+// dirSize sums the sizes of the files in dir (dirs 4lw).
+func (st *store) dirSize(dir string) int64 {
+	names, err := st.fsys.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, name := range names {
+		if fi, err := st.fsys.Stat(filepath.Join(dir, name)); err == nil && !fi.IsDir() {
+			n += fi.Size()
+		}
+	}
+	return n
+}
