@@ -1,0 +1,82 @@
+package integration
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestFourLetterWords checks each word answers with the markers operators'
+// tools parse, on both servers.
+func TestFourLetterWords(t *testing.T) {
+	for _, kind := range serverKinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			srv := StartServer(t, kind, ServerOptions{})
+			c, _ := connect(t, srv.Addr(), 4*time.Second)
+			_, err := c.Create("/flw", []byte("x"), 0, zk.WorldACL(zk.PermAll))
+			require.NoError(t, err)
+			_, _, _, err = c.GetW("/flw")
+			require.NoError(t, err)
+
+			for _, tc := range []struct {
+				word string
+				want []string
+			}{
+				{"ruok", []string{"imok"}},
+				{"srvr", []string{"Zookeeper version: ", "Latency min/avg/max: ", "Received: ", "Sent: ", "Connections: ", "Outstanding: ", "Zxid: 0x", "Mode: standalone", "Node count: "}},
+				{"stat", []string{"Zookeeper version: ", "Clients:\n", " /127.0.0.1:", "Mode: standalone", "Node count: "}},
+				{"mntr", []string{"zk_version\t", "zk_server_state\tstandalone", "zk_znode_count\t", "zk_watch_count\t", "zk_num_alive_connections\t", "zk_outstanding_requests\t", "zk_avg_latency\t", "zk_ephemerals_count\t", "zk_approximate_data_size\t"}},
+				{"conf", []string{"clientPort=" + portOf(srv.Addr()), "dataDir=" + srv.DataDir, "tickTime=200", "maxSessionTimeout=4000", "minSessionTimeout=400"}},
+				{"cons", []string{" /127.0.0.1:", "(queued=", "recved=", "sent=", "sid=0x"}},
+				{"envi", []string{"Environment:\n", "zookeeper.version=", "host.name=", "user.name="}},
+				{"wchs", []string{"connections watching 1 paths", "Total watches:1"}},
+				{"dirs", []string{"datadir_size: ", "logdir_size: "}},
+				{"isro", []string{"rw"}},
+			} {
+				out, err := fourLetter(srv.Addr(), tc.word, 5*time.Second)
+				require.NoError(t, err, tc.word)
+				for _, w := range tc.want {
+					assert.Contains(t, out, w, "%s answer:\n%s", tc.word, out)
+				}
+			}
+			// Anything in mntr is tab-separated key/value.
+			out, err := fourLetter(srv.Addr(), "mntr", 5*time.Second)
+			require.NoError(t, err)
+			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+				assert.Len(t, strings.Split(line, "\t"), 2, "mntr line %q", line)
+			}
+		})
+	}
+}
+
+func portOf(addr string) string {
+	i := strings.LastIndex(addr, ":")
+	return addr[i+1:]
+}
+
+// TestFourLetterWhitelist: a word outside 4lw.commands.whitelist is refused
+// with Apache's message, a listed one answers.
+func TestFourLetterWhitelist(t *testing.T) {
+	for _, kind := range serverKinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			srv := StartServer(t, kind, ServerOptions{Whitelist: "srvr, ruok"})
+			out, err := fourLetter(srv.Addr(), "ruok", 5*time.Second)
+			require.NoError(t, err)
+			assert.Equal(t, "imok", out)
+			for _, w := range []string{"stat", "mntr", "conf", "envi", "dump"} {
+				out, err := fourLetter(srv.Addr(), w, 5*time.Second)
+				require.NoError(t, err)
+				assert.Equal(t, w+" is not executed because it is not in the whitelist.\n", out)
+			}
+			out, err = fourLetter(srv.Addr(), "srvr", 5*time.Second)
+			require.NoError(t, err)
+			assert.Contains(t, out, "Mode: standalone")
+		})
+	}
+}
