@@ -33,21 +33,21 @@ type conn struct {
 	done    chan struct{}
 
 	// Owned by the server goroutine.
-	session    int64
-	timeout    int32
-	auth       []jute.ID
-	gone       bool
-	oldClient  bool
-	lastOp     string
-	lastCxid   int64
-	lastZxid   int64
-	lastResp   int64
-	latMin     int64
-	latMax     int64
-	latTotal   int64
-	latCount   int64
-	lastLat    int64
-	establish  int64
+	session   int64
+	timeout   int32
+	auth      []jute.ID
+	gone      bool
+	oldClient bool
+	lastOp    string
+	lastCxid  int64
+	lastZxid  int64
+	lastResp  int64
+	latMin    int64
+	latMax    int64
+	latTotal  int64
+	latCount  int64
+	lastLat   int64
+	establish int64
 
 	received atomic.Int64
 	sent     atomic.Int64

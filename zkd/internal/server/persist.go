@@ -29,7 +29,7 @@ type recoverVisitor struct {
 }
 
 func (v *recoverVisitor) Session(id int64, timeout int32) { v.sessions[id] = timeout }
-func (v *recoverVisitor) ACL(ref int64, acl []jute.ACL)  { v.l.ACL(ref, acl) }
+func (v *recoverVisitor) ACL(ref int64, acl []jute.ACL)   { v.l.ACL(ref, acl) }
 func (v *recoverVisitor) Node(path string, n *jute.DataNode) error {
 	return v.l.Node(path, n)
 }

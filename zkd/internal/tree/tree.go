@@ -25,9 +25,9 @@ import (
 
 // Ephemeral owner encodings (EphemeralType).
 const (
-	ContainerOwner int64 = math.MinInt64             // CONTAINER_EPHEMERAL_OWNER
-	ttlMask        int64 = -72057594037927936        // 0xFF00000000000000
-	MaxTTL         int64 = 0xFFFFFFFFFF              // 40 bits
+	ContainerOwner int64 = math.MinInt64      // CONTAINER_EPHEMERAL_OWNER
+	ttlMask        int64 = -72057594037927936 // 0xFF00000000000000
+	MaxTTL         int64 = 0xFFFFFFFFFF       // 40 bits
 	ttlValueMask   int64 = 0x00FFFFFFFFFFFFFF
 )
 

@@ -76,10 +76,14 @@ func (w *WatchManager) remove(table int, path string, watcher int64) bool {
 }
 
 // AddData registers a one-shot data (or exists) watch.
-func (w *WatchManager) AddData(path string, watcher int64) { w.add(dataTable, path, watcher, ModeStandard) }
+func (w *WatchManager) AddData(path string, watcher int64) {
+	w.add(dataTable, path, watcher, ModeStandard)
+}
 
 // AddChild registers a one-shot child watch.
-func (w *WatchManager) AddChild(path string, watcher int64) { w.add(childTable, path, watcher, ModeStandard) }
+func (w *WatchManager) AddChild(path string, watcher int64) {
+	w.add(childTable, path, watcher, ModeStandard)
+}
 
 // AddPersistent registers addWatch in mode (0 persistent, 1 persistent recursive).
 func (w *WatchManager) AddPersistent(path string, watcher int64, addWatchMode int32) {
