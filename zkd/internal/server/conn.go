@@ -31,6 +31,8 @@ type conn struct {
 	wake    chan struct{}
 	closing bool // a close marker was queued or the conn is gone
 	done    chan struct{}
+	stop    chan struct{} // closed by closeNow: the writer exits at once
+	stopped sync.Once
 
 	// Owned by the server goroutine.
 	session   int64
@@ -63,7 +65,7 @@ func newConn(s *Server, id int64, nc net.Conn) *conn {
 	remote := nc.RemoteAddr().String()
 	ip, _, _ := net.SplitHostPort(remote)
 	c := &conn{id: id, nc: nc, remote: remote, ip: ip, s: s, wake: make(chan struct{}, 1),
-		done: make(chan struct{}), lastCxid: -1, latMin: -1,
+		done: make(chan struct{}), stop: make(chan struct{}), lastCxid: -1, latMin: -1,
 		establish: time.Now().UnixMilli()}
 	c.log = s.log.With().Str("remote", remote).Int64("conn", id).Logger()
 	c.auth = []jute.ID{{Scheme: "ip", ID: ip}}
@@ -96,6 +98,7 @@ func (c *conn) closeNow() {
 	c.closing = true
 	c.mu.Unlock()
 	_ = c.nc.Close()
+	c.stopped.Do(func() { close(c.stop) })
 }
 
 func (c *conn) writer() {
@@ -110,6 +113,8 @@ func (c *conn) writer() {
 			select {
 			case <-c.wake:
 				continue
+			case <-c.stop:
+				return
 			case <-c.s.quit:
 				_ = bw.Flush()
 				_ = c.nc.Close()
@@ -150,6 +155,7 @@ var errFrame = errors.New("server: bad frame")
 func (c *conn) reader() {
 	defer func() {
 		c.s.post(event{kind: evClosed, c: c})
+		c.closeNow()
 	}()
 	br := bufio.NewReaderSize(c.nc, 64<<10)
 	_ = c.nc.SetReadDeadline(time.Now().Add(c.s.HandshakeTimeout))

@@ -386,6 +386,7 @@ func (s *Server) loop() {
 			}
 			s.stats.outstanding.Store(int64(len(batch)))
 			for _, e := range batch {
+				s.stats.outstanding.Add(-1)
 				s.handle(e)
 			}
 			s.stats.outstanding.Store(0)

@@ -1,0 +1,148 @@
+package server
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"mqstack/proto/jute"
+)
+
+func TestRecoveryAfterRestart(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.SnapCount = 20 // snapshots (and log rolls) every 10..19 txns
+	cfg.TickTime = 500 * time.Millisecond
+	s, err := New(cfg, testLogger(t))
+	require.NoError(t, err)
+	require.NoError(t, s.Start())
+	c := connect(t, s)
+	acl := zk.WorldACL(zk.PermAll)
+	_, err = c.Create("/r", []byte("root"), 0, acl)
+	require.NoError(t, err)
+	for i := 0; i < 50; i++ {
+		_, err := c.Create(fmt.Sprintf("/r/n%02d", i), []byte(fmt.Sprint(i)), 0, acl)
+		require.NoError(t, err)
+	}
+	for i := 0; i < 50; i += 2 {
+		require.NoError(t, c.Delete(fmt.Sprintf("/r/n%02d", i), -1))
+	}
+	_, err = c.Set("/r", []byte("v2"), -1)
+	require.NoError(t, err)
+	require.NoError(t, c.AddAuth("digest", []byte("bob:pw")))
+	_, err = c.Create("/secret", []byte("s"), 0, zk.AuthACL(zk.PermAll))
+	require.NoError(t, err)
+	_, err = c.Create("/eph", nil, zk.FlagEphemeral, acl)
+	require.NoError(t, err)
+	_, before, err := c.Get("/r")
+	require.NoError(t, err)
+	sid := c.SessionID()
+	c.Close() // closeSession is logged: /eph goes
+	require.NoError(t, s.Close())
+
+	snaps, _ := filepath.Glob(filepath.Join(cfg.DataDir, "version-2", "snapshot.*"))
+	logs, _ := filepath.Glob(filepath.Join(cfg.DataDir, "version-2", "log.*"))
+	assert.GreaterOrEqual(t, len(snaps), 3, "periodic snapshots were taken")
+	assert.GreaterOrEqual(t, len(logs), 2, "the log was rolled")
+
+	s2 := startServer(t, cfg)
+	c2 := connect(t, s2)
+	assert.NotEqual(t, sid, c2.SessionID())
+	data, after, err := c2.Get("/r")
+	require.NoError(t, err)
+	assert.Equal(t, "v2", string(data))
+	assert.Equal(t, *before, *after, "stat survives restart")
+	kids, _, err := c2.Children("/r")
+	require.NoError(t, err)
+	assert.Len(t, kids, 25)
+	assert.Contains(t, kids, "n01")
+	ok, _, err := c2.Exists("/eph")
+	require.NoError(t, err)
+	assert.False(t, ok)
+	_, _, err = c2.Get("/secret")
+	assert.ErrorIs(t, err, zk.ErrNoAuth, "ACLs survive restart")
+	require.NoError(t, c2.AddAuth("digest", []byte("bob:pw")))
+	_, _, err = c2.Get("/secret")
+	require.NoError(t, err)
+}
+
+func TestSessionSurvivesRestart(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.TickTime = 200 * time.Millisecond
+	s, err := New(cfg, testLogger(t))
+	require.NoError(t, err)
+	require.NoError(t, s.Start())
+	r, rsp := newSession(t, s, 4000)
+	rh, _ := r.call(1, jute.OpCreate, &jute.CreateRequest{Path: "/e", ACL: jute.OpenACLUnsafe, Flags: jute.FlagEphemeral})
+	require.Equal(t, jute.ErrOK, rh.Err)
+	require.NoError(t, s.Close())
+
+	s2 := startServer(t, cfg)
+	r2 := dialRaw(t, s2)
+	rsp2 := r2.handshake(jute.ConnectRequest{TimeOut: 4000, SessionID: rsp.SessionID, Passwd: rsp.Passwd, HasReadOnly: true, LastZxidSeen: rh.Zxid})
+	assert.Equal(t, rsp.SessionID, rsp2.SessionID, "the session was restored from the log")
+	rh, _ = r2.call(2, jute.OpExists, &jute.PathWatchRequest{Path: "/e"})
+	assert.Equal(t, jute.ErrOK, rh.Err)
+
+	// A session that does not come back expires after its timeout and its ephemeral goes.
+	_ = r2.nc.Close()
+	c := connect(t, s2)
+	require.Eventually(t, func() bool {
+		ok, _, err := c.Exists("/e")
+		return err == nil && !ok
+	}, 10*time.Second, 100*time.Millisecond)
+}
+
+func TestCorruptLogRefusesToStart(t *testing.T) {
+	cfg := testConfig(t)
+	s := startServer(t, cfg)
+	c := connect(t, s)
+	for i := 0; i < 5; i++ {
+		_, err := c.Create(fmt.Sprintf("/n%d", i), []byte("data"), 0, zk.WorldACL(zk.PermAll))
+		require.NoError(t, err)
+	}
+	c.Close()
+	require.NoError(t, s.Close())
+	logs, _ := filepath.Glob(filepath.Join(cfg.DataDir, "version-2", "log.*"))
+	require.NotEmpty(t, logs)
+	// Flip a byte inside the first entry of the newest log (after the 16-byte header).
+	last := logs[len(logs)-1]
+	f, err := os.OpenFile(last, os.O_RDWR, 0)
+	require.NoError(t, err)
+	_, err = f.WriteAt([]byte{0xAA, 0xBB}, 30)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	s2, err := New(cfg, testLogger(t))
+	require.NoError(t, err)
+	err = s2.Start()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "log.")
+}
+
+func TestMetricsEndpoint(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.MetricsHTTPPort = 0
+	cfg.MetricsHTTPHost = "127.0.0.1"
+	s := startServer(t, cfg)
+	c := connect(t, s)
+	_, err := c.Create("/m", nil, 0, zk.WorldACL(zk.PermAll))
+	require.NoError(t, err)
+	resp, err := http.Get("http://" + s.MetricsAddr().String() + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	body := string(b)
+	for _, m := range []string{"znode_count 6", "num_alive_connections 1", "global_sessions 1", "watch_count 0",
+		"outstanding_requests", "avg_latency", "packets_received", "ephemerals_count 0", "approximate_data_size"} {
+		assert.True(t, strings.Contains(body, "\n"+m), "metric %q missing", m)
+	}
+}
