@@ -3,6 +3,7 @@ module mqstack/storage
 go 1.26.8
 
 require (
+	github.com/go-zookeeper/zk v1.0.4
 	github.com/rs/zerolog v1.35.1
 	github.com/stretchr/testify v1.12.1
 	mqstack/proto v0.0.0
