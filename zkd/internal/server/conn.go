@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -201,15 +202,13 @@ func (c *conn) reader() {
 			_ = c.nc.SetReadDeadline(time.Time{})
 			c.s.post(event{kind: evConnect, c: c, connect: &req})
 		} else {
-			var h jute.RequestHeader
-			d := jute.NewDecoder(body)
-			h.Decode(d)
-			if d.Err() != nil {
-				c.log.Warn().Err(d.Err()).Msg("closing connection: request shorter than its header")
+			h, rest, err := parseRequest(body)
+			if err != nil {
+				c.log.Warn().Err(err).Msg("closing connection: request shorter than its header")
 				_ = c.nc.Close()
 				return
 			}
-			c.s.post(event{kind: evRequest, c: c, hdr: h, body: body[d.Offset():], at: time.Now()})
+			c.s.post(event{kind: evRequest, c: c, hdr: h, body: rest, at: time.Now()})
 		}
 		if _, err := io.ReadFull(br, lenBuf[:]); err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
@@ -227,4 +226,15 @@ func frame(h *jute.ReplyHeader, body jute.Record) []byte {
 		return jute.AppendFrame(nil, h)
 	}
 	return jute.AppendFrame(nil, h, body)
+}
+
+// parseRequest splits a request frame into its RequestHeader and body.
+func parseRequest(frame []byte) (jute.RequestHeader, []byte, error) {
+	var h jute.RequestHeader
+	d := jute.NewDecoder(frame)
+	h.Decode(d)
+	if d.Err() != nil {
+		return h, nil, fmt.Errorf("%w: %w", errFrame, d.Err())
+	}
+	return h, frame[d.Offset():], nil
 }
