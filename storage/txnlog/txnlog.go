@@ -377,3 +377,53 @@ func Replay(fsys vfs.FS, dir string, afterZxid int64, logger zerolog.Logger, fn 
 	}
 	return last, nil
 }
+
+// Truncate removes every entry with a zxid above zxid from the log in dir,
+// as Apache's FileTxnLog.truncate does for a follower told to TRUNC by its
+// leader: files that start after zxid are deleted and the file holding the
+// first later entry is cut at that entry's offset. It must not run while a
+// Log is open on dir; Open it again afterwards. Truncating at or after the
+// last entry changes nothing.
+func Truncate(fsys vfs.FS, dir string, zxid int64, logger zerolog.Logger) error {
+	logger = logger.With().Str("component", "txnlog").Str("dir", dir).Logger()
+	files, err := listLogs(fsys, dir)
+	if err != nil {
+		return err
+	}
+	removed := false
+	for i := len(files) - 1; i >= 0; i-- {
+		f := files[i]
+		path := filepath.Join(dir, f.name)
+		if uint64(f.zxid) > uint64(zxid) {
+			logger.Info().Str("file", path).Str("zxid", fmt.Sprintf("%#x", zxid)).Msg("truncating log: removing file that starts after the zxid")
+			if err := fsys.Remove(path); err != nil {
+				return fmt.Errorf("txnlog: truncate at zxid %#x: remove %s: %w", zxid, path, err)
+			}
+			removed = true
+			continue
+		}
+		cut := int64(-1)
+		_, err := scanFile(fsys, path, i == len(files)-1, logger, func(e *jute.TxnEntry, off int64) error {
+			if cut < 0 && uint64(e.Header.Zxid) > uint64(zxid) {
+				cut = off
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("txnlog: truncate at zxid %#x: %w", zxid, err)
+		}
+		if cut >= 0 {
+			logger.Info().Str("file", path).Int64("offset", cut).Str("zxid", fmt.Sprintf("%#x", zxid)).Msg("truncating log file after the zxid")
+			if err := truncateFile(fsys, path, cut); err != nil {
+				return err
+			}
+		}
+		break
+	}
+	if removed {
+		if err := fsys.SyncDir(dir); err != nil {
+			return fmt.Errorf("txnlog: truncate: fsync %s: %w", dir, err)
+		}
+	}
+	return nil
+}

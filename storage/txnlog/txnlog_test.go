@@ -546,3 +546,35 @@ func TestFileNames(t *testing.T) {
 		assert.False(t, ok, bad)
 	}
 }
+
+// Truncate keeps entries up to the zxid, across files, and the log can be
+// written again after it.
+func TestTruncate(t *testing.T) {
+	for _, cut := range []int64{0, 5, 10, 11, 17, 30, 99} {
+		fsys := vfs.NewMem()
+		l, err := txnlog.Open(fsys, "/d", txnlog.Options{PreAllocSize: 1024, Logger: logger(t)})
+		require.NoError(t, err)
+		for z := int64(1); z <= 30; z++ {
+			require.NoError(t, l.Append(entry(z)))
+			if z%10 == 0 {
+				require.NoError(t, l.Roll())
+			}
+		}
+		require.NoError(t, l.Close())
+		require.NoError(t, txnlog.Truncate(fsys, "/d", cut, logger(t)))
+		keep := min(cut, 30)
+		for _, view := range []vfs.FS{fsys, fsys.CrashClone()} {
+			got, err := replayAll(t, view, "/d", 0)
+			require.NoError(t, err)
+			assert.Equal(t, seq(1, keep), got, "cut %d", cut)
+		}
+		l, err = txnlog.Open(fsys, "/d", txnlog.Options{PreAllocSize: 1024, Logger: logger(t)})
+		require.NoError(t, err)
+		assert.Equal(t, keep, l.LastZxid())
+		require.NoError(t, l.Append(entry(keep+1)))
+		require.NoError(t, l.Close())
+		got, err := replayAll(t, fsys, "/d", 0)
+		require.NoError(t, err)
+		assert.Equal(t, seq(1, keep+1), got)
+	}
+}
