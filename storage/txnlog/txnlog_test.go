@@ -578,3 +578,37 @@ func TestTruncate(t *testing.T) {
 		assert.Equal(t, seq(1, keep+1), got)
 	}
 }
+
+// Each operation of a Replay that repairs a torn tail fails once: Replay
+// reports the error (or the fault was harmless), never panics, and a clean
+// Replay afterwards returns every valid entry.
+func TestReplayFaults(t *testing.T) {
+	build := func() *vfs.MemFS {
+		fsys := vfs.NewMem()
+		offs := entryOffsets(t, fsys, "/d", 12)
+		data := readAll(t, fsys, "/d/log.1")
+		copy(data[offs[12]:], []byte("\x00\x00\x00\x00\x12\x34\x56\x78\x00\x00\x01\x00torn"))
+		writeAll(t, fsys, "/d/log.1", data)
+		return fsys
+	}
+	clean := build()
+	start := clean.Ops()
+	_, err := replayAll(t, clean, "/d", 0)
+	require.NoError(t, err)
+	total := clean.Ops() - start
+	require.Greater(t, total, 3)
+	for i := 1; i <= total; i++ {
+		fsys := build()
+		fsys.FailNth(i, vfs.OpAll)
+		_, err := replayAll(t, fsys, "/d", 0)
+		if err != nil {
+			assert.ErrorIs(t, err, vfs.ErrInjected, "op %d", i)
+		}
+		fsys.ClearFaults()
+		for _, view := range []*vfs.MemFS{fsys, fsys.CrashClone()} {
+			got, err := replayAll(t, view, "/d", 0)
+			require.NoError(t, err, "op %d", i)
+			assert.Equal(t, seq(1, 12), got, "op %d", i)
+		}
+	}
+}
