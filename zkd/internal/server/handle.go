@@ -158,7 +158,9 @@ func (s *Server) handleRequest(c *conn, h jute.RequestHeader, body []byte, at ti
 	}
 	if !knownOp(h.Type) {
 		c.log.Warn().Int32("type", int32(h.Type)).Msg("received packet of unknown type; replying Unimplemented and closing the connection")
-		s.reply(c, h.Xid, s.tree.LastZxid(), jute.ErrUnimplemented, nil)
+		// UnimplementedRequestProcessor answers with the request's zxid, -1
+		// for a request that was never prepared.
+		s.reply(c, h.Xid, -1, jute.ErrUnimplemented, nil)
 		s.sendClose(c)
 		return
 	}

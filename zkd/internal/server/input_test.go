@@ -58,6 +58,7 @@ func TestBadInputDoesNotDisturbOthers(t *testing.T) {
 	rh, _ := r.call(5, jute.Op(999), nil)
 	assert.Equal(t, jute.ErrUnimplemented, rh.Err)
 	assert.Equal(t, int32(5), rh.Xid)
+	assert.Equal(t, int64(-1), rh.Zxid)
 	r.expectClosed()
 
 	// A request shorter than its header.

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -145,4 +147,42 @@ func TestMetricsEndpoint(t *testing.T) {
 		"outstanding_requests", "avg_latency", "packets_received", "ephemerals_count 0", "approximate_data_size"} {
 		assert.True(t, strings.Contains(body, "\n"+m), "metric %q missing", m)
 	}
+}
+
+func TestAutopurgeKeepsNewestSnapshots(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.SnapCount = 4
+	cfg.AutopurgeSnapRetainCount = 3
+	s := startServer(t, cfg)
+	c := connect(t, s)
+	for i := 0; i < 40; i++ {
+		_, err := c.Create(fmt.Sprintf("/p%d", i), nil, 0, zk.WorldACL(zk.PermAll))
+		require.NoError(t, err)
+	}
+	dir := filepath.Join(cfg.DataDir, "version-2")
+	snaps, _ := filepath.Glob(filepath.Join(dir, "snapshot.*"))
+	require.Greater(t, len(snaps), 3)
+	require.True(t, s.do(s.purge))
+	left, _ := filepath.Glob(filepath.Join(dir, "snapshot.*"))
+	assert.Len(t, left, 3)
+	byZxid := func(paths []string) []int64 {
+		var out []int64
+		for _, p := range paths {
+			z, err := strconv.ParseInt(strings.TrimPrefix(filepath.Ext(p), "."), 16, 64)
+			require.NoError(t, err)
+			out = append(out, z)
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+		return out
+	}
+	all := byZxid(snaps)
+	assert.Equal(t, all[len(all)-3:], byZxid(left), "the newest snapshots are kept")
+	// Everything is still recoverable.
+	c.Close()
+	require.NoError(t, s.Close())
+	s2 := startServer(t, cfg)
+	c2 := connect(t, s2)
+	kids, _, err := c2.Children("/")
+	require.NoError(t, err)
+	assert.Len(t, kids, 41)
 }
