@@ -21,6 +21,7 @@ func TestProtocol(t *testing.T) {
 			t.Run("handshake", func(t *testing.T) { t.Parallel(); testHandshake(t, srv) })
 			t.Run("reconnect", func(t *testing.T) { t.Parallel(); testReconnect(t, srv) })
 			t.Run("bad_input", func(t *testing.T) { t.Parallel(); testBadInput(t, srv) })
+			t.Run("limits", func(t *testing.T) { t.Parallel(); testLimits(t, srv) })
 		})
 	}
 }
@@ -222,4 +223,44 @@ func testBadInput(t *testing.T, srv *Server) {
 	stillServing("silent client")
 	_ = silent
 	_ = net.Conn(stalled)
+}
+
+// testLimits: jute.maxbuffer (1 MiB) and a client ahead of the server.
+func testLimits(t *testing.T, srv *Server) {
+	rw := false
+	// A client that has seen a zxid the server never issued is refused:
+	// the connection is closed without a session.
+	c := dialRaw(t, srv.Addr())
+	req := enc(nil).i32(0).i64(1 << 40).i32(4000).i64(0).buf(make([]byte, 16)).boolean(false)
+	require.NoError(t, writeFrame(c, req))
+	b, err := readFrame(c, 10*time.Second)
+	if err == nil {
+		resp, perr := parseConnectResponse(b)
+		require.NoError(t, perr)
+		assert.Zero(t, resp.TimeOut, "a client from the future must not get a session")
+	}
+	assert.NoError(t, waitClosed(c, 10*time.Second), "a client from the future is disconnected")
+
+	rc, _ := newRawSession(t, srv.Addr())
+	path := fmt.Sprintf("/limits-%d", time.Now().UnixNano())
+	// 512 KiB of data is fine.
+	res := rc.mustCall(t, opCreate, createBody(path, bytes.Repeat([]byte{'x'}, 512<<10), 0))
+	assert.Equal(t, int32(errOK), res.Err, "a 512 KiB znode")
+	res = rc.mustCall(t, opGetData, enc(nil).str(path).boolean(false))
+	require.Equal(t, int32(errOK), res.Err)
+	d := &dec{b: res.Body}
+	assert.Len(t, d.bytes(), 512<<10)
+
+	// A request frame over jute.maxbuffer closes the connection.
+	big := dialRaw(t, srv.Addr())
+	resp, err := handshake(big, 4000, 0, nil, &rw)
+	require.NoError(t, err)
+	require.NotZero(t, resp.TimeOut)
+	frame := append(enc(nil).i32(1).i32(opCreate), createBody(path+"-big", bytes.Repeat([]byte{'y'}, 2<<20), 0)...)
+	go func() { _ = writeFrame(big, frame) }()
+	assert.NoError(t, waitClosed(big, 10*time.Second), "a 2 MiB request is refused by closing")
+	good, _ := connect(t, srv.Addr(), 4*time.Second)
+	ok, _, err := good.Exists(path + "-big")
+	require.NoError(t, err)
+	assert.False(t, ok, "the oversized create did not happen")
 }

@@ -33,11 +33,15 @@ const (
 	opAddWatch             = 106
 	opWhoAmI               = 107
 	opCloseSession         = -11
+	opCheckWatches         = 17
+	opRemoveWatches        = 18
+	opMultiRead            = 22
 
 	errOK            = 0
 	errUnimplemented = -6
 	errBadArguments  = -8
 	errNoNode        = -101
+	errNoWatcher     = -121
 
 	addWatchPersistent          = 0
 	addWatchPersistentRecursive = 1

@@ -158,6 +158,7 @@ var scenarios = []scenario{
 	{"session_reconnect", scenarioSessionReconnect},
 	{"container_ttl", scenarioContainerTTL},
 	{"extras", scenarioExtras},
+	{"raw_ops", scenarioRawOps},
 }
 
 func TestScenarios(t *testing.T) {
@@ -1032,4 +1033,86 @@ func scenarioExtras(t *testing.T, env *scenarioEnv) {
 	require.NoError(t, err)
 	assert.Len(t, kids, 51)
 	assert.Equal(t, int32(51), st.NumChildren)
+}
+
+func scenarioRawOps(t *testing.T, env *scenarioEnv) {
+	c, _ := connect(t, env.srv.Addr(), 4*time.Second)
+	acl := zk.WorldACL(zk.PermAll)
+	r := env.root
+	tr := env.tr
+	_, err := c.Create(r+"/a", []byte("A"), 0, acl)
+	require.NoError(t, err)
+	_, err = c.Create(r+"/a/k", nil, 0, acl)
+	require.NoError(t, err)
+	rc, _ := newRawSession(t, env.srv.Addr())
+
+	// multiRead: per-op results, errors inline, no abort.
+	body := enc(nil).
+		i32(opGetData).boolean(false).i32(-1).str(r + "/a").boolean(false).
+		i32(opGetChildren).boolean(false).i32(-1).str(r + "/a").boolean(false).
+		i32(opGetData).boolean(false).i32(-1).str(r + "/missing").boolean(false).
+		i32(opGetChildren).boolean(false).i32(-1).str(r).boolean(false).
+		i32(-1).boolean(true).i32(-1)
+	res := rc.mustCall(t, opMultiRead, body)
+	require.Equal(t, int32(errOK), res.Err, "multiRead")
+	d := &dec{b: res.Body}
+	var got []string
+	for i := 0; i < 10 && d.err == nil; i++ {
+		typ, done, e := d.i32(), d.boolean(), d.i32()
+		if done {
+			got = append(got, fmt.Sprintf("done type=%d err=%d", typ, e))
+			break
+		}
+		switch typ {
+		case opGetData:
+			data := d.bytes()
+			d.b = d.b[min(len(d.b), 68):] // Stat
+			got = append(got, fmt.Sprintf("getData %q", data))
+		case opGetChildren:
+			n := d.i32()
+			var kids []string
+			for j := int32(0); j < n && d.err == nil; j++ {
+				kids = append(kids, d.str())
+			}
+			got = append(got, fmt.Sprintf("getChildren %v", kids))
+		case -1:
+			got = append(got, fmt.Sprintf("error %d", d.i32()))
+		default:
+			got = append(got, fmt.Sprintf("type %d err %d", typ, e))
+		}
+	}
+	require.NoError(t, d.err)
+	tr.add("multiRead", strings.Join(got, "; "))
+	assert.Equal(t, []string{`getData "A"`, "getChildren [k]", "error -101", "getChildren [a]", "done type=-1 err=-1"}, got)
+
+	// checkWatches / removeWatches (type 1 children, 2 data, 3 any).
+	res = rc.mustCall(t, opCheckWatches, enc(nil).str(r+"/a").i32(2))
+	tr.add("checkWatches none", res.Err)
+	assert.Equal(t, int32(errNoWatcher), res.Err)
+	res = rc.mustCall(t, opGetData, enc(nil).str(r+"/a").boolean(true))
+	require.Equal(t, int32(errOK), res.Err)
+	res = rc.mustCall(t, opCheckWatches, enc(nil).str(r+"/a").i32(2))
+	tr.add("checkWatches data", res.Err)
+	assert.Equal(t, int32(errOK), res.Err)
+	res = rc.mustCall(t, opCheckWatches, enc(nil).str(r+"/a").i32(1))
+	tr.add("checkWatches children", res.Err)
+	assert.Equal(t, int32(errNoWatcher), res.Err)
+	res = rc.mustCall(t, opRemoveWatches, enc(nil).str(r+"/a").i32(3))
+	tr.add("removeWatches any", res.Err)
+	assert.Equal(t, int32(errOK), res.Err)
+	// The server sends no event for a removal (the Java client makes the
+	// DataWatchRemoved event itself), and the watch no longer fires.
+	_, err = c.Set(r+"/a", []byte("B"), -1)
+	require.NoError(t, err)
+	rc.noEvent(t, 300*time.Millisecond)
+	res = rc.mustCall(t, opRemoveWatches, enc(nil).str(r+"/a").i32(3))
+	tr.add("removeWatches again", res.Err)
+	assert.Equal(t, int32(errNoWatcher), res.Err)
+
+	// The /zookeeper system subtree.
+	kids, _, err := c.Children("/zookeeper")
+	require.NoError(t, err)
+	sort.Strings(kids)
+	tr.add("/zookeeper children", strings.Join(kids, ","))
+	assert.Equal(t, []string{"config", "quota"}, kids)
 }
