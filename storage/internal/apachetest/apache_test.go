@@ -70,6 +70,13 @@ func entry(zxid int64, typ jute.Op, txn jute.Record) *jute.TxnEntry {
 	return &jute.TxnEntry{Header: jute.TxnHeader{ClientID: 0x55, Cxid: int32(zxid), Zxid: zxid, Time: 1700000000000 + zxid, Type: typ}, Txn: txn}
 }
 
+// sessionEntry is an entry of session 0x77.
+func sessionEntry(zxid int64, typ jute.Op, txn jute.Record) *jute.TxnEntry {
+	e := entry(zxid, typ, txn)
+	e.Header.ClientID = 0x77
+	return e
+}
+
 var world = []jute.ACL{{Perms: 31, ID: jute.ID{Scheme: "world", ID: "anyone"}}}
 
 type goNode struct {
@@ -116,6 +123,13 @@ func writeGoDataDir(t *testing.T, dir string) (snapPath, logPath string) {
 		entry(3, jute.OpSetData, &jute.SetDataTxn{Path: "/from-go", Data: []byte("v2 from zkd"), Version: 1}),
 		entry(4, jute.OpCreate, &jute.CreateTxn{Path: "/from-go/gone", Data: nil, ACL: world, ParentCVersion: 2}),
 		entry(5, jute.OpDelete, &jute.DeleteTxn{Path: "/from-go/gone"}),
+		sessionEntry(6, jute.OpCreateSession, &jute.CreateSessionTxn{TimeOut: 30000}),
+		sessionEntry(7, jute.OpCreate, &jute.CreateTxn{Path: "/from-go/eph", Data: []byte("e"), ACL: world, Ephemeral: true, ParentCVersion: 4}),
+		entry(8, jute.OpMulti, &jute.MultiTxn{Txns: []jute.SubTxn{
+			{Type: jute.OpCreate, Data: jute.Marshal(&jute.CreateTxn{Path: "/from-go/m1", Data: []byte("multi"), ACL: world, ParentCVersion: 5})},
+			{Type: jute.OpSetData, Data: jute.Marshal(&jute.SetDataTxn{Path: "/from-go/kid", Data: []byte("kid via multi"), Version: 1})},
+		}}),
+		sessionEntry(9, jute.OpCloseSession, &jute.CloseSessionTxn{Paths2Delete: []string{"/from-go/eph"}}),
 	} {
 		require.NoError(t, l.Append(e))
 	}
@@ -141,7 +155,10 @@ func TestApacheFormattersReadOurFiles(t *testing.T) {
 	assert.Contains(t, out, "txnlog format version 2")
 	assert.Contains(t, out, "/from-go/kid")
 	assert.Contains(t, out, "0x5 ")
-	assert.Contains(t, out, "EOF reached after 5 txns")
+	assert.Contains(t, out, "createSession 30000")
+	assert.Contains(t, out, "closeSession")
+	assert.Contains(t, out, "multi")
+	assert.Contains(t, out, "EOF reached after 9 txns")
 	assert.NotContains(t, strings.ToLower(out), "crc")
 }
 
@@ -311,13 +328,19 @@ func TestApacheServerLoadsOurDataDir(t *testing.T) {
 	assert.Equal(t, int64(3), stat.Mzxid)
 	kids, _, err := conn.Children("/from-go")
 	require.NoError(t, err)
-	assert.Equal(t, []string{"kid"}, kids)
+	sort.Strings(kids)
+	assert.Equal(t, []string{"kid", "m1"}, kids)
 	data, _, err = conn.Get("/from-go/kid")
 	require.NoError(t, err)
-	assert.Equal(t, "kid data", string(data))
-	ok, _, err := conn.Exists("/from-go/gone")
+	assert.Equal(t, "kid via multi", string(data))
+	data, _, err = conn.Get("/from-go/m1")
 	require.NoError(t, err)
-	assert.False(t, ok)
+	assert.Equal(t, "multi", string(data))
+	for _, gone := range []string{"/from-go/gone", "/from-go/eph"} {
+		ok, _, err := conn.Exists(gone)
+		require.NoError(t, err)
+		assert.False(t, ok, gone)
+	}
 }
 
 // tree applies transactions to a path -> data map.
