@@ -33,6 +33,7 @@ const (
 	opAddWatch             = 106
 	opWhoAmI               = 107
 	opCloseSession         = -11
+	opCreate2              = 15
 	opCheckWatches         = 17
 	opRemoveWatches        = 18
 	opMultiRead            = 22
@@ -144,14 +145,16 @@ type connectResponse struct {
 
 // reply is one response or notification from the server.
 type reply struct {
-	Xid  int32
-	Zxid int64
-	Err  int32
-	Body []byte
+	Frame int64 // arrival order on the connection (events count too)
+	Xid   int32
+	Zxid  int64
+	Err   int32
+	Body  []byte
 }
 
 // watchEvent is a decoded notification (xid -1).
 type watchEvent struct {
+	Frame int64 // arrival order; compare with reply.Frame
 	Type  int32
 	State int32
 	Path  string
@@ -272,6 +275,7 @@ func newRawSession(t testing.TB, addr string) (*rawConn, connectResponse) {
 }
 
 func (rc *rawConn) readLoop() {
+	var frame int64
 	for {
 		_ = rc.c.SetReadDeadline(time.Time{})
 		var hdr [4]byte
@@ -292,14 +296,15 @@ func (rc *rawConn) readLoop() {
 			close(rc.replies)
 			return
 		}
+		frame++
 		d := &dec{b: b}
-		r := reply{Xid: d.i32(), Zxid: d.i64(), Err: d.i32()}
+		r := reply{Frame: frame, Xid: d.i32(), Zxid: d.i64(), Err: d.i32()}
 		r.Body = d.b
 		switch r.Xid {
 		case -2: // ping
 		case -1:
 			ed := &dec{b: r.Body}
-			ev := watchEvent{Type: ed.i32(), State: ed.i32(), Path: ed.str()}
+			ev := watchEvent{Frame: frame, Type: ed.i32(), State: ed.i32(), Path: ed.str()}
 			rc.events <- ev
 		default:
 			rc.replies <- r
@@ -345,6 +350,7 @@ func (rc *rawConn) nextEvent(t testing.TB, timeout time.Duration) watchEvent {
 	t.Helper()
 	select {
 	case ev := <-rc.events:
+		ev.Frame = 0 // callers compare events by content
 		return ev
 	case <-time.After(timeout):
 		t.Fatalf("no watch event within %v", timeout)

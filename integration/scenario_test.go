@@ -1109,6 +1109,43 @@ func scenarioRawOps(t *testing.T, env *scenarioEnv) {
 	tr.add("removeWatches again", res.Err)
 	assert.Equal(t, int32(errNoWatcher), res.Err)
 
+	// Ordering: a client that reads the new value has seen the watch event
+	// for the change first (the notification precedes the read's reply).
+	for i := 0; i < 20; i++ {
+		res = rc.mustCall(t, opGetData, enc(nil).str(r+"/a").boolean(true))
+		require.Equal(t, int32(errOK), res.Err)
+		want := fmt.Sprintf("v%d", i)
+		_, err = c.Set(r+"/a", []byte(want), -1)
+		require.NoError(t, err)
+		res = rc.mustCall(t, opGetData, enc(nil).str(r+"/a").boolean(false))
+		require.Equal(t, int32(errOK), res.Err)
+		d := &dec{b: res.Body}
+		require.Equal(t, want, string(d.bytes()))
+		select {
+		case ev := <-rc.events:
+			assert.Less(t, ev.Frame, res.Frame, "round %d: the watch event came after the reply showing the new data", i)
+			assert.Equal(t, int32(evNodeDataChanged), ev.Type)
+		default:
+			t.Fatalf("round %d: the read saw the new data but no watch event had arrived", i)
+		}
+	}
+
+	// create2 answers with the new node's Stat.
+	res = rc.mustCall(t, opCreate2, createBody(r+"/c2", []byte("xyz"), 0))
+	require.Equal(t, int32(errOK), res.Err)
+	d = &dec{b: res.Body}
+	assert.Equal(t, r+"/c2", d.str())
+	czxid, mzxid := d.i64(), d.i64()
+	d.i64()
+	d.i64()
+	version, cversion, aversion, owner, dlen, nkids, pzxid := d.i32(), d.i32(), d.i32(), d.i64(), d.i32(), d.i32(), d.i64()
+	require.NoError(t, d.err)
+	_, st, err := c.Exists(r + "/c2")
+	require.NoError(t, err)
+	assert.Equal(t, []int64{st.Czxid, st.Mzxid, st.Pzxid, int64(st.Version), int64(st.Cversion), int64(st.Aversion), st.EphemeralOwner, int64(st.DataLength), int64(st.NumChildren)},
+		[]int64{czxid, mzxid, pzxid, int64(version), int64(cversion), int64(aversion), owner, int64(dlen), int64(nkids)}, "create2 stat")
+	tr.add("create2 reply zxid equals czxid", res.Zxid == czxid)
+
 	// The /zookeeper system subtree.
 	kids, _, err := c.Children("/zookeeper")
 	require.NoError(t, err)
