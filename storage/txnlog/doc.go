@@ -86,6 +86,9 @@
 // entries; Open removes such a file. A header that is present but is not
 // "ZKLG" version 2 is ErrCorrupt.
 //
+// Open and Replay read each file into memory whole (a pre-allocated file is
+// 64 MiB by default) and release it before the next one.
+//
 // # Which files Replay reads
 //
 // Replay(afterZxid) reads the newest file whose name is at or before
