@@ -36,7 +36,10 @@ func TestEveryOpcode(t *testing.T) {
 	require.Equal(t, jute.ErrOK, rh.Err)
 	require.NoError(t, jute.Unmarshal(b, &c2))
 	assert.Equal(t, "/p/t0000000000", c2.Path)
-	assert.Equal(t, tree.TTLOwner(60000), c2.Stat.EphemeralOwner)
+	assert.Equal(t, int64(0), c2.Stat.EphemeralOwner)
+	var owner int64
+	s.do(func() { owner = s.tree.Get("/p/t0000000000").Stat.EphemeralOwner })
+	assert.Equal(t, tree.TTLOwner(60000), owner, "the TTL stays in the persisted stat")
 	rh, _ = call(jute.OpCreateTTL, &jute.CreateRequest{Path: "/p/t2", ACL: jute.OpenACLUnsafe,
 		Flags: jute.FlagPersistentWithTTL, TTL: 0, HasTTL: true})
 	assert.Equal(t, jute.ErrBadArguments, rh.Err, "ttl must be > 0")
@@ -49,7 +52,7 @@ func TestEveryOpcode(t *testing.T) {
 	rh, b = call(jute.OpCreateContainer, &jute.CreateRequest{Path: "/p/c", ACL: jute.OpenACLUnsafe, Flags: jute.FlagContainer})
 	require.Equal(t, jute.ErrOK, rh.Err)
 	require.NoError(t, jute.Unmarshal(b, &c2))
-	assert.Equal(t, tree.ContainerOwner, c2.Stat.EphemeralOwner)
+	assert.Equal(t, int64(0), c2.Stat.EphemeralOwner)
 
 	rh, b = call(jute.OpGetAllChildrenNumber, &jute.PathRequest{Path: "/p"})
 	require.Equal(t, jute.ErrOK, rh.Err)

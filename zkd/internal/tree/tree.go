@@ -8,8 +8,9 @@
 //   - create: parent cversion = the txn's parentCVersion (cversion+1), parent
 //     pzxid = zxid, sequential suffix %010d of the parent's cversion before
 //     the create; the new node has czxid = mzxid = pzxid = zxid.
-//   - delete: parent pzxid = zxid when larger; cversion is NOT changed (as in
-//     Apache 3.8's DataTree.deleteNode).
+//   - delete: parent pzxid = zxid when larger; the persisted cversion is not
+//     changed (DataTree.deleteNode), but clients see 2*cversion - numChildren
+//     (DataNode.copyStat), so a delete raises the reported cversion by one.
 //   - setData: version+1, mzxid, mtime; setACL: aversion+1.
 package tree
 
@@ -173,14 +174,22 @@ func (t *Tree) ApproximateDataSize() int64 {
 // ACL returns the ACL list of a node.
 func (t *Tree) ACL(n *Node) []jute.ACL { return t.acls.get(n.ACL) }
 
-// StatOf builds the client Stat of a node.
+// StatOf builds the client Stat of a node as DataNode.copyStat does: the
+// persisted cversion counts child creates, clients see the count of child
+// changes (2*creates - children still present); container and TTL nodes
+// report ephemeralOwner 0 (their marker stays in the persisted stat).
 func StatOf(n *Node) jute.Stat {
 	s := n.Stat
+	owner := s.EphemeralOwner
+	if !IsSessionOwner(owner) {
+		owner = 0
+	}
+	kids := int32(len(n.children))
 	return jute.Stat{
 		Czxid: s.Czxid, Mzxid: s.Mzxid, Ctime: s.Ctime, Mtime: s.Mtime,
-		Version: s.Version, Cversion: s.Cversion, Aversion: s.Aversion,
-		EphemeralOwner: s.EphemeralOwner, DataLength: int32(len(n.Data)),
-		NumChildren: int32(len(n.children)), Pzxid: s.Pzxid,
+		Version: s.Version, Cversion: s.Cversion*2 - kids, Aversion: s.Aversion,
+		EphemeralOwner: owner, DataLength: int32(len(n.Data)),
+		NumChildren: kids, Pzxid: s.Pzxid,
 	}
 }
 

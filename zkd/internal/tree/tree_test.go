@@ -72,7 +72,8 @@ func TestStatRulesAndEvents(t *testing.T) {
 	r = do(jute.OpDelete, &jute.PathVersionRequest{Path: "/a/b", Version: -1})
 	require.Equal(t, jute.ErrOK, r.Err)
 	a = StatOf(tr.Get("/a"))
-	assert.Equal(t, int32(1), a.Cversion)
+	assert.Equal(t, int32(2), a.Cversion, "clients see 2*creates - children")
+	assert.Equal(t, int32(1), tr.Get("/a").Stat.Cversion, "the persisted cversion counts creates")
 	assert.Equal(t, int64(3), a.Pzxid)
 	assert.Empty(t, tr.Ephemerals(0x77))
 
