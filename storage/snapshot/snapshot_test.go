@@ -416,3 +416,37 @@ func TestSealHelpers(t *testing.T) {
 	assert.Equal(t, uint32(1), binary.BigEndian.Uint32(b[len(b)-5:]))
 	assert.Equal(t, byte('/'), b[len(b)-1])
 }
+
+// Crash right after every filesystem operation of a Write: the image holds
+// the old snapshot or the new one, and the new one once Write returned.
+func TestWriteCrashAfterEveryOperation(t *testing.T) {
+	probe := vfs.NewMem()
+	_, err := snapshot.Write(probe, "/d", 1, sample('a').snapshot())
+	require.NoError(t, err)
+	start := probe.Ops()
+	_, err = snapshot.Write(probe, "/d", 2, sample('b').snapshot())
+	require.NoError(t, err)
+	total := probe.Ops() - start
+	for i := 1; i <= total; i++ {
+		fsys := vfs.NewMem()
+		_, err := snapshot.Write(fsys, "/d", 1, sample('a').snapshot())
+		require.NoError(t, err)
+		fsys.CrashAfter(i)
+		_, err = snapshot.Write(fsys, "/d", 2, sample('b').snapshot())
+		require.NoError(t, err)
+		img := fsys.CrashImage()
+		require.NotNil(t, img)
+		out := &recorder{}
+		zxid, found, err := snapshot.ReadNewest(img, "/d", logger(t), out)
+		require.NoError(t, err, "crash after op %d", i)
+		require.True(t, found)
+		if i == total {
+			assert.Equal(t, int64(2), zxid, "Write returned: the new snapshot is durable")
+		}
+		if zxid == 1 {
+			assert.Equal(t, sample('a'), out)
+		} else {
+			assert.Equal(t, sample('b'), out)
+		}
+	}
+}

@@ -612,3 +612,58 @@ func TestReplayFaults(t *testing.T) {
 		}
 	}
 }
+
+// Crash right after every filesystem operation of a workload (not only at
+// sync points): the image holds a prefix of the appended entries that
+// includes every entry acknowledged before the crash, and it recovers.
+func TestCrashAfterEveryOperation(t *testing.T) {
+	type ack struct {
+		ops  int
+		zxid int64
+	}
+	run := func(fsys *vfs.MemFS) []ack {
+		var acks []ack
+		l, err := txnlog.Open(fsys, "/data/version-2", txnlog.Options{PreAllocSize: 512, Logger: logger(t)})
+		require.NoError(t, err)
+		for z := int64(1); z <= 25; z++ {
+			require.NoError(t, l.Append(entry(z)))
+			if z%3 == 0 {
+				require.NoError(t, l.Sync())
+				acks = append(acks, ack{fsys.Ops(), z})
+			}
+			if z == 10 {
+				require.NoError(t, l.Roll())
+				acks = append(acks, ack{fsys.Ops(), z})
+			}
+		}
+		require.NoError(t, l.Close())
+		return append(acks, ack{fsys.Ops(), 25})
+	}
+	total := vfs.NewMem()
+	run(total)
+	for i := 1; i <= total.Ops(); i++ {
+		fsys := vfs.NewMem()
+		fsys.CrashAfter(i)
+		acks := run(fsys)
+		img := fsys.CrashImage()
+		require.NotNil(t, img, "op %d", i)
+		acked := int64(0)
+		for _, a := range acks {
+			if a.ops <= i {
+				acked = a.zxid
+			}
+		}
+		got, err := replayAll(t, img, "/data/version-2", 0)
+		require.NoError(t, err, "crash after op %d", i)
+		require.GreaterOrEqual(t, len(got), int(acked), "crash after op %d lost acknowledged entries", i)
+		require.Equal(t, seq(1, int64(len(got))), got, "crash after op %d", i)
+		l, err := txnlog.Open(img, "/data/version-2", txnlog.Options{PreAllocSize: 512, Logger: logger(t)})
+		require.NoError(t, err, "op %d", i)
+		next := int64(len(got)) + 1
+		require.NoError(t, l.Append(entry(next)))
+		require.NoError(t, l.Close())
+		got, err = replayAll(t, img.CrashClone(), "/data/version-2", 0)
+		require.NoError(t, err)
+		require.Equal(t, seq(1, next), got, "op %d", i)
+	}
+}

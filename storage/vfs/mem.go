@@ -66,6 +66,9 @@ type MemFS struct {
 	matched   int
 	failPaths map[string]Op
 	now       func() time.Time
+
+	crashAt    int    // take a crash image after this many operations (0: never)
+	crashImage *MemFS // the image taken at crashAt
 }
 
 type memNode struct {
@@ -137,6 +140,30 @@ func (m *MemFS) ClearFaults() {
 	defer m.mu.Unlock()
 	m.failMask, m.failAt, m.matched = 0, 0, 0
 	m.failPaths = map[string]Op{}
+}
+
+// CrashAfter arranges for a crash image to be taken right after the nth
+// operation from now (counting all kinds) completes; CrashImage returns it.
+// This crashes a workload at every point, not only where the test chooses.
+func (m *MemFS) CrashAfter(n int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.crashAt, m.crashImage = m.ops+n, nil
+}
+
+// CrashImage returns the image taken by CrashAfter, or nil if the workload
+// did not reach that operation.
+func (m *MemFS) CrashImage() *MemFS {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.crashImage
+}
+
+// done is called (with m.mu held) when an operation has completed.
+func (m *MemFS) done() {
+	if m.crashAt > 0 && m.ops == m.crashAt && m.crashImage == nil {
+		m.crashImage = &MemFS{root: crashCopy(m.root), failPaths: map[string]Op{}, now: m.now}
+	}
 }
 
 // Ops returns how many operations have been performed (all kinds), for tests
@@ -228,6 +255,7 @@ func (m *MemFS) parent(op, name string) (*memNode, string, error) {
 func (m *MemFS) OpenFile(name string, flag int, perm os.FileMode) (File, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	defer m.done()
 	if err := m.fault(OpOpen, name); err != nil {
 		return nil, &os.PathError{Op: "open", Path: name, Err: err}
 	}
@@ -259,6 +287,7 @@ func (m *MemFS) OpenFile(name string, flag int, perm os.FileMode) (File, error) 
 func (m *MemFS) Remove(name string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	defer m.done()
 	if err := m.fault(OpRemove, name); err != nil {
 		return &os.PathError{Op: "remove", Path: name, Err: err}
 	}
@@ -281,6 +310,7 @@ func (m *MemFS) Remove(name string) error {
 func (m *MemFS) Rename(oldpath, newpath string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	defer m.done()
 	if err := m.fault(OpRename, oldpath, newpath); err != nil {
 		return &os.LinkError{Op: "rename", Old: oldpath, New: newpath, Err: err}
 	}
@@ -309,6 +339,7 @@ func (m *MemFS) Rename(oldpath, newpath string) error {
 func (m *MemFS) MkdirAll(name string, perm os.FileMode) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	defer m.done()
 	if err := m.fault(OpMkdir, name); err != nil {
 		return &os.PathError{Op: "mkdir", Path: name, Err: err}
 	}
@@ -330,6 +361,7 @@ func (m *MemFS) MkdirAll(name string, perm os.FileMode) error {
 func (m *MemFS) ReadDir(name string) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	defer m.done()
 	if err := m.fault(OpReadDir, name); err != nil {
 		return nil, &os.PathError{Op: "readdir", Path: name, Err: err}
 	}
@@ -352,6 +384,7 @@ func (m *MemFS) ReadDir(name string) ([]string, error) {
 func (m *MemFS) Stat(name string) (os.FileInfo, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	defer m.done()
 	if err := m.fault(OpStat, name); err != nil {
 		return nil, &os.PathError{Op: "stat", Path: name, Err: err}
 	}
@@ -366,6 +399,7 @@ func (m *MemFS) Stat(name string) (os.FileInfo, error) {
 func (m *MemFS) SyncDir(name string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	defer m.done()
 	if err := m.fault(OpSyncDir, name); err != nil {
 		return &os.PathError{Op: "fsync", Path: name, Err: err}
 	}
@@ -434,6 +468,7 @@ func (f *memFile) Name() string { return f.name }
 func (f *memFile) Read(p []byte) (int, error) {
 	f.fs.mu.Lock()
 	defer f.fs.mu.Unlock()
+	defer f.fs.done()
 	n, err := f.readAt(p, f.off)
 	f.off += int64(n)
 	return n, err
@@ -442,6 +477,7 @@ func (f *memFile) Read(p []byte) (int, error) {
 func (f *memFile) ReadAt(p []byte, off int64) (int, error) {
 	f.fs.mu.Lock()
 	defer f.fs.mu.Unlock()
+	defer f.fs.done()
 	return f.readAt(p, off)
 }
 
@@ -471,6 +507,7 @@ func (f *memFile) readAt(p []byte, off int64) (int, error) {
 func (f *memFile) Write(p []byte) (int, error) {
 	f.fs.mu.Lock()
 	defer f.fs.mu.Unlock()
+	defer f.fs.done()
 	if err := f.check("write", true); err != nil {
 		return 0, err
 	}
@@ -527,6 +564,7 @@ func (f *memFile) Seek(offset int64, whence int) (int64, error) {
 func (f *memFile) Close() error {
 	f.fs.mu.Lock()
 	defer f.fs.mu.Unlock()
+	defer f.fs.done()
 	if f.closed {
 		return &os.PathError{Op: "close", Path: f.name, Err: errClosed}
 	}
@@ -540,6 +578,7 @@ func (f *memFile) Close() error {
 func (f *memFile) Sync() error {
 	f.fs.mu.Lock()
 	defer f.fs.mu.Unlock()
+	defer f.fs.done()
 	if err := f.check("sync", false); err != nil {
 		return err
 	}
@@ -560,6 +599,7 @@ func (f *memFile) Sync() error {
 func (f *memFile) Truncate(size int64) error {
 	f.fs.mu.Lock()
 	defer f.fs.mu.Unlock()
+	defer f.fs.done()
 	if err := f.check("truncate", true); err != nil {
 		return err
 	}
@@ -583,6 +623,7 @@ func (f *memFile) Truncate(size int64) error {
 func (f *memFile) Stat() (os.FileInfo, error) {
 	f.fs.mu.Lock()
 	defer f.fs.mu.Unlock()
+	defer f.fs.done()
 	if f.closed {
 		return nil, &os.PathError{Op: "stat", Path: f.name, Err: errClosed}
 	}

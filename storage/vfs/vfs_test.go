@@ -276,3 +276,22 @@ func TestClosedFile(t *testing.T) {
 	assert.Error(t, err, "read-only handle")
 	require.NoError(t, r.Close())
 }
+
+func TestCrashAfter(t *testing.T) {
+	m := vfs.NewMem()
+	m.CrashAfter(3) // open, write, sync
+	f := create(t, m, "/f", "abc", true)
+	require.NoError(t, m.SyncDir("/"))
+	img := m.CrashImage()
+	require.NotNil(t, img)
+	got, ok := content(t, img, "/f")
+	assert.False(t, ok, "the directory entry was synced after the crash point")
+	assert.Empty(t, got)
+	m.CrashAfter(1)
+	require.NoError(t, f.Sync())
+	got, ok = content(t, m.CrashImage(), "/f")
+	assert.True(t, ok)
+	assert.Equal(t, "abc", got)
+	m.CrashAfter(100)
+	assert.Nil(t, m.CrashImage(), "not reached")
+}
