@@ -390,6 +390,27 @@ func sealedTail(data []byte) bool {
 	return binary.BigEndian.Uint32(t) == 1 && t[4] == '/'
 }
 
+// hasSealedTail reads only the last bytes of a file for sealedTail.
+func hasSealedTail(fsys vfs.FS, path string) (bool, error) {
+	f, err := fsys.OpenFile(path, os.O_RDONLY, 0)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	if st.Size() < 10 {
+		return false, nil
+	}
+	tail := make([]byte, 10)
+	if _, err := f.ReadAt(tail, st.Size()-10); err != nil && err != io.EOF {
+		return false, err
+	}
+	return sealedTail(tail), nil
+}
+
 type snapFile struct {
 	name string
 	zxid int64
@@ -513,11 +534,11 @@ func Purge(fsys vfs.FS, snapDir, logDir string, retain int) error {
 			break
 		}
 		if sf.ext == "" {
-			data, err := readFile(fsys, filepath.Join(snapDir, sf.name))
+			ok, err := hasSealedTail(fsys, filepath.Join(snapDir, sf.name))
 			if err != nil {
 				return fmt.Errorf("snapshot: purge: read %s: %w", filepath.Join(snapDir, sf.name), err)
 			}
-			if !sealedTail(data) {
+			if !ok {
 				continue
 			}
 		}
