@@ -199,10 +199,10 @@ const (
 
 // Well-known ACLs.
 var (
-	WorldAnyone       = ID{Scheme: "world", ID: "anyone"}
-	OpenACLUnsafe     = []ACL{{Perms: PermAll, ID: WorldAnyone}}
-	ReadACLUnsafe     = []ACL{{Perms: PermRead, ID: WorldAnyone}}
-	CreatorAllACL     = []ACL{{Perms: PermAll, ID: ID{Scheme: "auth", ID: ""}}}
-	ProtocolVersion   int32 = 0
-	TxnEntryEOR       byte  = 'B'
+	WorldAnyone           = ID{Scheme: "world", ID: "anyone"}
+	OpenACLUnsafe         = []ACL{{Perms: PermAll, ID: WorldAnyone}}
+	ReadACLUnsafe         = []ACL{{Perms: PermRead, ID: WorldAnyone}}
+	CreatorAllACL         = []ACL{{Perms: PermAll, ID: ID{Scheme: "auth", ID: ""}}}
+	ProtocolVersion int32 = 0
+	TxnEntryEOR     byte  = 'B'
 )

@@ -94,7 +94,11 @@ type MultiHeader struct {
 }
 
 func (r *MultiHeader) Encode(e *Encoder) { e.Int(int32(r.Type)); e.Bool(r.Done); e.Int(int32(r.Err)) }
-func (r *MultiHeader) Decode(d *Decoder) { r.Type = Op(d.Int()); r.Done = d.Bool(); r.Err = Err(d.Int()) }
+func (r *MultiHeader) Decode(d *Decoder) {
+	r.Type = Op(d.Int())
+	r.Done = d.Bool()
+	r.Err = Err(d.Int())
+}
 
 // AuthPacket adds an identity to a session (addauth).
 type AuthPacket struct {
@@ -139,7 +143,11 @@ type SetDataRequest struct {
 }
 
 func (r *SetDataRequest) Encode(e *Encoder) { e.String(r.Path); e.Buffer(r.Data); e.Int(r.Version) }
-func (r *SetDataRequest) Decode(d *Decoder) { r.Path = d.String(); r.Data = d.Buffer(); r.Version = d.Int() }
+func (r *SetDataRequest) Decode(d *Decoder) {
+	r.Path = d.String()
+	r.Data = d.Buffer()
+	r.Version = d.Int()
+}
 
 // CreateRequest is the body of create, create2 and createContainer; TTL is
 // on the wire only for createTTL (HasTTL).
@@ -180,7 +188,11 @@ type SetACLRequest struct {
 }
 
 func (r *SetACLRequest) Encode(e *Encoder) { e.String(r.Path); EncodeACLs(e, r.ACL); e.Int(r.Version) }
-func (r *SetACLRequest) Decode(d *Decoder) { r.Path = d.String(); r.ACL = DecodeACLs(d); r.Version = d.Int() }
+func (r *SetACLRequest) Decode(d *Decoder) {
+	r.Path = d.String()
+	r.ACL = DecodeACLs(d)
+	r.Version = d.Int()
+}
 
 // PathTypeRequest is the body of checkWatches, removeWatches (type is a
 // watcher type) and addWatch (type is the mode).

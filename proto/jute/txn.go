@@ -125,7 +125,11 @@ type SetDataTxn struct {
 }
 
 func (r *SetDataTxn) Encode(e *Encoder) { e.String(r.Path); e.Buffer(r.Data); e.Int(r.Version) }
-func (r *SetDataTxn) Decode(d *Decoder) { r.Path = d.String(); r.Data = d.Buffer(); r.Version = d.Int() }
+func (r *SetDataTxn) Decode(d *Decoder) {
+	r.Path = d.String()
+	r.Data = d.Buffer()
+	r.Version = d.Int()
+}
 
 // CheckVersionTxn records check inside a multi.
 type CheckVersionTxn struct {
@@ -144,7 +148,11 @@ type SetACLTxn struct {
 }
 
 func (r *SetACLTxn) Encode(e *Encoder) { e.String(r.Path); EncodeACLs(e, r.ACL); e.Int(r.Version) }
-func (r *SetACLTxn) Decode(d *Decoder) { r.Path = d.String(); r.ACL = DecodeACLs(d); r.Version = d.Int() }
+func (r *SetACLTxn) Decode(d *Decoder) {
+	r.Path = d.String()
+	r.ACL = DecodeACLs(d)
+	r.Version = d.Int()
+}
 
 // CreateSessionTxn records a new session with its negotiated timeout.
 type CreateSessionTxn struct{ TimeOut int32 }
