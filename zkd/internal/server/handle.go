@@ -100,6 +100,7 @@ var opShort = map[jute.Op]string{
 	jute.OpGetACL: "GETA", jute.OpGetChildren: "GETC", jute.OpGetChildren2: "GETC",
 	jute.OpGetAllChildrenNumber: "GETACN", jute.OpCheckWatches: "CHKW", jute.OpRemoveWatches: "REMW",
 	jute.OpWhoAmI: "HOMI", jute.OpGetEphemerals: "GETE", jute.OpMulti: "MULT", jute.OpMultiRead: "MLTR",
+	jute.OpReconfig: "RECO",
 }
 
 func (s *Server) updateStats(c *conn, h jute.RequestHeader, zxid int64, at time.Time) {
@@ -170,6 +171,17 @@ func (s *Server) handleRequest(c *conn, h jute.RequestHeader, body []byte, at ti
 		return
 	}
 	defer func() { s.updateStats(c, h, s.tree.LastZxid(), at) }()
+	if h.Type == jute.OpReconfig {
+		// Standalone zkd runs with reconfigEnabled=false: Apache's prep logs an
+		// error txn and answers ReconfigDisabled.
+		zxid := s.tree.LastZxid() + 1
+		e := &jute.TxnEntry{Header: jute.TxnHeader{ClientID: c.session, Cxid: h.Xid, Zxid: zxid, Time: s.nowMs(), Type: jute.OpError},
+			Txn: &jute.ErrorTxn{Err: jute.ErrReconfigDisabled}}
+		s.tree.Apply(e)
+		s.appendTxn(e)
+		s.reply(c, h.Xid, zxid, jute.ErrReconfigDisabled, nil)
+		return
+	}
 	if tree.IsWrite(h.Type) {
 		s.handleWrite(c, h, body, auth)
 		return
@@ -183,7 +195,8 @@ func knownOp(op jute.Op) bool {
 		jute.OpSetACL, jute.OpGetChildren, jute.OpSync, jute.OpPing, jute.OpGetChildren2, jute.OpCheck,
 		jute.OpMulti, jute.OpCreate2, jute.OpCheckWatches, jute.OpRemoveWatches, jute.OpCreateContainer,
 		jute.OpCreateTTL, jute.OpMultiRead, jute.OpSetWatches, jute.OpGetEphemerals,
-		jute.OpGetAllChildrenNumber, jute.OpSetWatches2, jute.OpAddWatch, jute.OpWhoAmI, jute.OpCloseSession:
+		jute.OpGetAllChildrenNumber, jute.OpSetWatches2, jute.OpAddWatch, jute.OpWhoAmI, jute.OpCloseSession,
+		jute.OpReconfig:
 		return true
 	}
 	return false

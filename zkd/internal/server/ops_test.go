@@ -159,6 +159,9 @@ func TestEveryOpcode(t *testing.T) {
 	require.NoError(t, jute.Unmarshal(b, &eph))
 	assert.Empty(t, eph.Strings)
 
+	rh, _ = call(jute.OpReconfig, &jute.PathRequest{Path: ""})
+	assert.Equal(t, jute.ErrReconfigDisabled, rh.Err)
+
 	rh, _ = call(jute.OpCloseSession, nil)
 	assert.Equal(t, jute.ErrOK, rh.Err)
 	_ = rsp
