@@ -47,6 +47,7 @@ type options struct {
 	dataSize  int
 	only      string
 	markdown  string
+	rounds    int
 }
 
 func main() {
@@ -61,6 +62,7 @@ func main() {
 	flag.IntVar(&o.dataSize, "size", 100, "bytes of data per znode")
 	flag.StringVar(&o.only, "only", "", "run only this server: zkd or apache")
 	flag.StringVar(&o.markdown, "markdown", "", "also write the result table as Markdown to this file")
+	flag.IntVar(&o.rounds, "rounds", 3, "repeat the whole comparison, alternating which server goes first, and report medians (the machine may be shared)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -102,17 +104,33 @@ func run(o options) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	var results []result
 	kinds := []string{"zkd", "apache"}
 	if o.only != "" {
 		kinds = []string{o.only}
 	}
-	for _, kind := range kinds {
-		r, err := benchOne(ctx, o, kind)
-		if err != nil {
-			return err
+	if o.rounds < 1 {
+		o.rounds = 1
+	}
+	all := map[string][]result{}
+	for round := 0; round < o.rounds; round++ {
+		order := append([]string(nil), kinds...)
+		if round%2 == 1 {
+			for i, j := 0, len(order)-1; i < j; i, j = i+1, j-1 {
+				order[i], order[j] = order[j], order[i]
+			}
 		}
-		results = append(results, r)
+		for _, kind := range order {
+			progress("round %d/%d: %s", round+1, o.rounds, kind)
+			r, err := benchOne(ctx, o, kind)
+			if err != nil {
+				return err
+			}
+			all[kind] = append(all[kind], r)
+		}
+	}
+	var results []result
+	for _, kind := range kinds {
+		results = append(results, median(all[kind]))
 	}
 	table := render(o, results)
 	fmt.Print(table)
@@ -430,10 +448,43 @@ func procStatusKiB(pid int, key string) (int64, error) {
 	return 0, fmt.Errorf("no %s in /proc/%d/status", key, pid)
 }
 
+// median folds rounds into one result: the median of each phase's ops/s,
+// p50 and p99 taken separately, the largest peak RSS, the median RSS after.
+func median(rs []result) result {
+	out := result{server: rs[0].server}
+	mid := len(rs) / 2
+	for i := range rs[0].phases {
+		var ops []float64
+		var p50, p99 []time.Duration
+		for _, r := range rs {
+			ops = append(ops, r.phases[i].opsPerSec())
+			p50 = append(p50, r.phases[i].p50)
+			p99 = append(p99, r.phases[i].p99)
+		}
+		sort.Float64s(ops)
+		sort.Slice(p50, func(a, b int) bool { return p50[a] < p50[b] })
+		sort.Slice(p99, func(a, b int) bool { return p99[a] < p99[b] })
+		ph := rs[0].phases[i]
+		ph.duration = time.Duration(float64(ph.ops) / ops[mid] * float64(time.Second))
+		ph.p50, ph.p99 = p50[mid], p99[mid]
+		out.phases = append(out.phases, ph)
+	}
+	var after, startup []int64
+	for _, r := range rs {
+		out.peakRSSKiB = max(out.peakRSSKiB, r.peakRSSKiB)
+		after = append(after, r.afterRSSKiB)
+		startup = append(startup, r.startupMillis)
+	}
+	sort.Slice(after, func(a, b int) bool { return after[a] < after[b] })
+	sort.Slice(startup, func(a, b int) bool { return startup[a] < startup[b] })
+	out.afterRSSKiB, out.startupMillis = after[mid], startup[mid]
+	return out
+}
+
 func render(o options, results []result) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n%d sessions x %d in flight, %d ops per phase, %d-byte values, %s/%s, %d CPUs\n\n",
-		o.sessions, o.workers, o.ops, o.dataSize, runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+	fmt.Fprintf(&b, "\n%d sessions x %d in flight, %d ops per phase, %d-byte values, %s/%s, %d CPUs; median of %d rounds\n\n",
+		o.sessions, o.workers, o.ops, o.dataSize, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), o.rounds)
 	fmt.Fprintf(&b, "| %-7s | %-6s | %9s | %10s | %10s |\n", "server", "phase", "ops/s", "p50", "p99")
 	fmt.Fprintf(&b, "|---------|--------|----------:|-----------:|-----------:|\n")
 	for _, r := range results {
