@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +23,15 @@ func TestFourLetterWords(t *testing.T) {
 			require.NoError(t, err)
 			_, _, _, err = c.GetW("/flw")
 			require.NoError(t, err)
+			_, err = c.Create("/flw-eph", nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
+			require.NoError(t, err)
 
+			out, err := fourLetter(srv.Addr(), "srst", 5*time.Second)
+			require.NoError(t, err)
+			assert.Equal(t, "Server stats reset.\n", out)
+			out, err = fourLetter(srv.Addr(), "crst", 5*time.Second)
+			require.NoError(t, err)
+			assert.Equal(t, "Connection stats reset.\n", out)
 			for _, tc := range []struct {
 				word string
 				want []string
@@ -37,6 +46,9 @@ func TestFourLetterWords(t *testing.T) {
 				{"wchs", []string{"connections watching 1 paths", "Total watches:1"}},
 				{"dirs", []string{"datadir_size: ", "logdir_size: "}},
 				{"isro", []string{"rw"}},
+				{"wchc", []string{fmt.Sprintf("0x%x\n\t/flw\n", c.SessionID())}},
+				{"wchp", []string{fmt.Sprintf("/flw\n\t0x%x\n", c.SessionID())}},
+				{"dump", []string{"SessionTracker dump:", "ephemeral nodes dump:", fmt.Sprintf("0x%x:\n\t/flw-eph\n", c.SessionID())}},
 			} {
 				out, err := fourLetter(srv.Addr(), tc.word, 5*time.Second)
 				require.NoError(t, err, tc.word)
@@ -45,7 +57,7 @@ func TestFourLetterWords(t *testing.T) {
 				}
 			}
 			// Anything in mntr is tab-separated key/value.
-			out, err := fourLetter(srv.Addr(), "mntr", 5*time.Second)
+			out, err = fourLetter(srv.Addr(), "mntr", 5*time.Second)
 			require.NoError(t, err)
 			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 				assert.Len(t, strings.Split(line, "\t"), 2, "mntr line %q", line)
