@@ -200,6 +200,12 @@ func (s *Server) writeConfig() {
 	if s.opts.SnapCount > 0 {
 		lines = append(lines, fmt.Sprintf("snapCount=%d", s.opts.SnapCount))
 	}
+	// ExtraCfg overrides a default line with the same key.
+	for _, extra := range s.opts.ExtraCfg {
+		if k, _, ok := strings.Cut(extra, "="); ok {
+			lines = removePrefix(lines, strings.TrimSpace(k)+"=")
+		}
+	}
 	lines = append(lines, s.opts.ExtraCfg...)
 	s.CfgPath = filepath.Join(s.Dir, "zoo.cfg")
 	if err := os.WriteFile(s.CfgPath, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
