@@ -117,6 +117,20 @@ func (c *conn) writer() {
 			case <-c.stop:
 				return
 			case <-c.s.quit:
+				// Shutting down: write what the last batch queued, then close.
+				c.mu.Lock()
+				q = c.queue
+				c.queue = nil
+				c.closing = true
+				c.mu.Unlock()
+				_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+				for _, m := range q {
+					if m.buf != nil {
+						if _, err := bw.Write(m.buf); err != nil {
+							break
+						}
+					}
+				}
 				_ = bw.Flush()
 				_ = c.nc.Close()
 				return

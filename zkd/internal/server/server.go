@@ -262,12 +262,20 @@ func (s *Server) Close() error {
 		_ = s.ln.Close()
 		close(s.quit)
 		s.loopWG.Wait()
-		s.connMu.Lock()
-		for _, c := range s.allConns {
-			_ = c.nc.Close()
+		// Writers flush what the last batch queued and close their sockets;
+		// readers then fail and exit. Force the rest after a grace period.
+		done := make(chan struct{})
+		go func() { s.wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+			s.connMu.Lock()
+			for _, c := range s.allConns {
+				_ = c.nc.Close()
+			}
+			s.connMu.Unlock()
+			<-done
 		}
-		s.connMu.Unlock()
-		s.wg.Wait()
 		if s.httpSrv != nil {
 			_ = s.httpSrv.Close()
 		}
