@@ -264,3 +264,32 @@ func testLimits(t *testing.T, srv *Server) {
 	require.NoError(t, err)
 	assert.False(t, ok, "the oversized create did not happen")
 }
+
+// TestMaxClientCnxns: connections past maxClientCnxns from one address are
+// closed; the ones already in keep working.
+func TestMaxClientCnxns(t *testing.T) {
+	for _, kind := range serverKinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			srv := StartServer(t, kind, ServerOptions{ExtraCfg: []string{"maxClientCnxns=3"}})
+			var conns []*rawConn
+			for i := 0; i < 3; i++ {
+				rc, _ := newRawSession(t, srv.Addr())
+				conns = append(conns, rc)
+			}
+			extra := dialRaw(t, srv.Addr())
+			rw := false
+			_ = writeFrame(extra, connectRequest(4000, 0, nil, &rw))
+			b, err := readFrame(extra, 5*time.Second)
+			if err == nil {
+				t.Errorf("the 4th connection got a handshake answer (%d bytes) past maxClientCnxns=3", len(b))
+			}
+			assert.NoError(t, waitClosed(extra, 5*time.Second), "the connection past the limit is closed")
+			for i, rc := range conns {
+				res, err := rc.call(opGetData, enc(nil).str("/").boolean(false))
+				require.NoError(t, err, "connection %d", i)
+				assert.Equal(t, int32(errOK), res.Err)
+			}
+		})
+	}
+}
