@@ -233,8 +233,7 @@ func FixupACL(acl []jute.ACL, auth Auth) ([]jute.ACL, error) {
 				return nil, jute.ErrInvalidACL
 			}
 		case "digest":
-			parts := strings.Split(a.ID.ID, ":")
-			if len(parts) != 2 {
+			if len(javaSplit(a.ID.ID, ":")) != 2 {
 				return nil, jute.ErrInvalidACL
 			}
 			add(a)
@@ -248,4 +247,14 @@ func FixupACL(acl []jute.ACL, auth Auth) ([]jute.ACL, error) {
 		}
 	}
 	return out, nil
+}
+
+// javaSplit is Java's String.split for a literal separator: trailing empty
+// strings are dropped ("user:" splits into one part).
+func javaSplit(s, sep string) []string {
+	parts := strings.Split(s, sep)
+	for len(parts) > 0 && parts[len(parts)-1] == "" {
+		parts = parts[:len(parts)-1]
+	}
+	return parts
 }

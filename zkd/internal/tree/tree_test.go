@@ -158,6 +158,10 @@ func TestACLCheck(t *testing.T) {
 	assert.ErrorIs(t, err, jute.ErrInvalidACL)
 	_, err = FixupACL([]jute.ACL{{Perms: 1, ID: jute.ID{Scheme: "world", ID: "someone"}}}, anon)
 	assert.ErrorIs(t, err, jute.ErrInvalidACL)
+	for id, valid := range map[string]bool{"u:h": true, ":h": true, "u:": false, "u": false, "a:b:c": false} {
+		_, err = FixupACL([]jute.ACL{{Perms: 1, ID: jute.ID{Scheme: "digest", ID: id}}}, anon)
+		assert.Equal(t, valid, err == nil, "digest id %q (Java split rules)", id)
+	}
 }
 
 func TestSnapshotRoundTrip(t *testing.T) {
