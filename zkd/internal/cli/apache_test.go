@@ -293,6 +293,13 @@ func TestZkCliInteractiveAgainstApache(t *testing.T) {
 		"get /q2",
 		"addauth digest user:secret",
 		"create /d x digest:user:secret:cdrwa",
+		"create -e /eph1",
+		"create -e /eph2 x",
+		"getEphemerals /",
+		"getEphemerals /eph2",
+		"getEphemerals /none",
+		"delete /eph1",
+		"delete /eph2",
 		"deleteall /w",
 		"delete /q",
 		"delete /q2",
@@ -313,7 +320,7 @@ func TestZkCliInteractiveAgainstApache(t *testing.T) {
 	assertSame(t, java, ours, "interactive")
 	assert.Equal(t, 1, ours.code, "exit code of the last command (get /nope)")
 	assert.Contains(t, ours.stdout, "[zk: "+addr+"(CONNECTED) 0] ", "JLine prompt")
-	assert.Contains(t, ours.stdout, "[zk: "+addr+"(CLOSED) 23] ", "prompt after close")
+	assert.Contains(t, ours.stdout, "[zk: "+addr+"(CLOSED) 30] ", "prompt after close")
 	assert.Contains(t, ours.stdout, "ip: 127.0.0.1\ndigest: user\n", "whoami after addauth")
 }
 

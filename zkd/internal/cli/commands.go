@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	"github.com/go-zookeeper/zk"
 )
@@ -690,30 +691,94 @@ func cmdGetAllChildrenNumber(sh *shell, c *call) error {
 	return nil
 }
 
+// cmdGetEphemerals lists the session's ephemeral nodes whose path starts
+// with the prefix (getEphemerals' semantics). go-zookeeper has no
+// getEphemerals and a second session would have other ephemerals, so the
+// tree is walked and each node's ephemeralOwner compared with our session.
 func cmdGetEphemerals(sh *shell, c *call) error {
-	p := "/"
+	prefix := "/"
 	if len(c.args) > 1 {
-		p = c.args[1]
+		prefix = c.args[1]
 	}
-	if err := checkPath(p, false); err != nil {
+	if err := checkPath(prefix, false); err != nil {
 		return err
 	}
-	if _, err := sh.client(p); err != nil {
+	conn, err := sh.client(prefix)
+	if err != nil {
 		return err
 	}
-	side, err := sh.sideSession()
-	if err != nil {
-		return fail("%s", keeperMessage(err, p))
+	sid := conn.SessionID()
+	var found []ephemeral
+	queue := []string{"/"}
+	for len(queue) > 0 {
+		node := queue[0]
+		queue = queue[1:]
+		children, _, err := conn.Children(sh.full(node))
+		if errors.Is(err, zk.ErrNoNode) || errors.Is(err, zk.ErrNoAuth) {
+			// Gone meanwhile, or not readable by us: ephemerals below a node
+			// we may not list are not found (the server's getEphemerals
+			// checks no ACL; this walk must).
+			continue
+		}
+		if err != nil {
+			return fail("%s", keeperMessage(err, prefix))
+		}
+		for _, ch := range children {
+			p := "/" + ch
+			if node != "/" {
+				p = node + "/" + ch
+			}
+			queue = append(queue, p)
+			if prefix != "/" && !strings.HasPrefix(p, prefix) {
+				continue
+			}
+			ok, stat, err := conn.Exists(sh.full(p))
+			if err != nil {
+				return fail("%s", keeperMessage(err, prefix))
+			}
+			if ok && stat.EphemeralOwner == sid {
+				found = append(found, ephemeral{path: p, czxid: stat.Czxid})
+			}
+		}
 	}
-	paths, err := side.getEphemerals(sh.full(p))
-	if err != nil {
-		return fail("%s", keeperMessage(err, p))
-	}
-	for i := range paths {
-		paths[i] = sh.strip(paths[i])
-	}
-	fmt.Fprintf(sh.out, "[%s]\n", strings.Join(paths, ", "))
+	fmt.Fprintf(sh.out, "[%s]\n", strings.Join(javaHashSetOrder(found), ", "))
 	return nil
+}
+
+type ephemeral struct {
+	path  string
+	czxid int64
+}
+
+// javaHashSetOrder orders paths as Apache's server returns them: the
+// iteration order of a java.util.HashSet<String> filled in creation order
+// (bucket of String.hashCode spread by HashMap.hash, then insertion order
+// within a bucket; the table grows by doubling past 3/4 full).
+func javaHashSetOrder(eph []ephemeral) []string {
+	capacity := 16
+	for len(eph) > capacity*3/4 {
+		capacity *= 2
+	}
+	bucket := func(s string) int {
+		var h int32
+		for _, u := range utf16.Encode([]rune(s)) {
+			h = 31*h + int32(u)
+		}
+		x := uint32(h)
+		return int((x ^ (x >> 16)) & uint32(capacity-1))
+	}
+	sort.SliceStable(eph, func(i, j int) bool {
+		bi, bj := bucket(eph[i].path), bucket(eph[j].path)
+		if bi != bj {
+			return bi < bj
+		}
+		return eph[i].czxid < eph[j].czxid
+	})
+	out := make([]string, len(eph))
+	for i, e := range eph {
+		out[i] = e.path
+	}
+	return out
 }
 
 // cmdRedo runs history entry cmdno again (ZooKeeperMain's redo).

@@ -314,19 +314,6 @@ func (s *sideSession) getAllChildrenNumber(path string) (int32, error) {
 	return n, nil
 }
 
-func (s *sideSession) getEphemerals(prefix string) ([]string, error) {
-	body, err := s.call(0, jute.OpGetEphemerals, &jute.PathRequest{Path: prefix})
-	if err != nil {
-		return nil, err
-	}
-	d := jute.NewDecoder(body)
-	paths := d.Strings()
-	if d.Err() != nil {
-		return nil, fmt.Errorf("bad getEphemerals reply: %v: %w", d.Err(), zk.ErrConnectionClosed)
-	}
-	return paths, nil
-}
-
 // close ends the session politely (closeSession) and drops the connection.
 func (s *sideSession) close() {
 	if s.alive() {

@@ -196,3 +196,10 @@ func TestParseReplyAndClientInfos(t *testing.T) {
 	_, err = decodeClientInfos(e.Buf[:9])
 	assert.Error(t, err)
 }
+
+func TestJavaHashSetOrder(t *testing.T) {
+	// "/eph1".hashCode() = 46525283 -> bucket 6 of 16, "/eph2" = 46525284 -> bucket 1:
+	// Apache lists [/eph2, /eph1] (seen in TestZkCliInteractiveAgainstApache).
+	assert.Equal(t, []string{"/eph2", "/eph1"}, javaHashSetOrder([]ephemeral{{"/eph1", 1}, {"/eph2", 2}}))
+	assert.Equal(t, []string{}, javaHashSetOrder(nil))
+}
