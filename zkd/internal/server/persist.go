@@ -115,8 +115,14 @@ func (st *store) snapshot(t *tree.Tree, sessions *tree.Sessions) error {
 	if err := st.log.Roll(); err != nil {
 		return fmt.Errorf("server: roll txn log before snapshot: %w", err)
 	}
+	return st.writeSnapshot(t, sessions.All())
+}
+
+// writeSnapshot writes snapshot.<t.LastZxid()>; safe on any goroutine when t
+// is a Clone.
+func (st *store) writeSnapshot(t *tree.Tree, sessions []tree.Session) error {
 	snap := &snapshot.Snapshot{Nodes: t.WalkNodes}
-	for _, ss := range sessions.All() {
+	for _, ss := range sessions {
 		snap.Sessions = append(snap.Sessions, snapshot.Session{ID: ss.ID, Timeout: ss.Timeout})
 	}
 	t.ACLEntries(func(ref int64, acl []jute.ACL) {

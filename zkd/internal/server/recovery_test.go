@@ -160,6 +160,7 @@ func TestAutopurgeKeepsNewestSnapshots(t *testing.T) {
 		require.NoError(t, err)
 	}
 	dir := filepath.Join(cfg.DataDir, "version-2")
+	require.Eventually(t, func() bool { return !s.snapping.Load() }, 10*time.Second, 10*time.Millisecond)
 	snaps, _ := filepath.Glob(filepath.Join(dir, "snapshot.*"))
 	require.Greater(t, len(snaps), 3)
 	require.True(t, s.do(s.purge))

@@ -92,6 +92,7 @@ type Server struct {
 	startOnce sync.Once
 	closeOnce sync.Once
 	started   atomic.Bool
+	snapping  atomic.Bool
 
 	connMu   sync.Mutex
 	connsIP  map[string]int
@@ -434,9 +435,7 @@ func (s *Server) commit() {
 		if s.txnCount >= s.snapAt {
 			s.txnCount = 0
 			s.resetSnapTarget()
-			if err := s.store.snapshot(s.tree, s.sessions); err != nil {
-				s.log.Error().Err(err).Msg("snapshot failed; will retry after the next snapCount transactions")
-			}
+			s.startSnapshot()
 		}
 	}
 	for _, p := range s.pending {
@@ -444,6 +443,30 @@ func (s *Server) commit() {
 	}
 	s.pending = s.pending[:0]
 	s.metrics.update(s)
+}
+
+// startSnapshot rolls the log and writes a snapshot of a copy of the tree on
+// a background goroutine (SyncRequestProcessor: one snapshot at a time, "too
+// busy to snap" otherwise). Replies are not held back by it.
+func (s *Server) startSnapshot() {
+	if err := s.store.log.Roll(); err != nil {
+		s.fatal = fmt.Errorf("server: roll txn log before snapshot: %w", err)
+		return
+	}
+	if !s.snapping.CompareAndSwap(false, true) {
+		s.log.Warn().Msg("too busy to snap, skipping")
+		return
+	}
+	t := s.tree.Clone()
+	sessions := s.sessions.All()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer s.snapping.Store(false)
+		if err := s.store.writeSnapshot(t, sessions); err != nil {
+			s.log.Error().Err(err).Msg("snapshot failed; will retry after the next snapCount transactions")
+		}
+	}()
 }
 
 // appendTxn logs a txn of this batch.

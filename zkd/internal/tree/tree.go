@@ -574,6 +574,32 @@ func (t *Tree) ExpiredContainers(now int64) []string {
 
 // --- snapshots ---
 
+// Clone returns a deep copy of the znodes and the ACL cache (no watches), for
+// writing a snapshot on another goroutine while this tree keeps changing.
+// Data slices are shared: the tree never mutates one in place.
+func (t *Tree) Clone() *Tree {
+	c := &Tree{
+		nodes:      make(map[string]*Node, len(t.nodes)),
+		acls:       &aclCache{byRef: make(map[int64][]jute.ACL, len(t.acls.byRef)), byKey: map[string]int64{}, counts: map[int64]int{}, next: t.acls.next},
+		ephemerals: map[int64]map[string]struct{}{},
+		containers: map[string]struct{}{},
+		ttls:       map[string]struct{}{},
+		Watches:    NewWatchManager(),
+		lastZxid:   t.lastZxid,
+	}
+	for p, n := range t.nodes {
+		cn := &Node{Data: n.Data, ACL: n.ACL, Stat: n.Stat, children: make(map[string]struct{}, len(n.children))}
+		for k := range n.children {
+			cn.children[k] = struct{}{}
+		}
+		c.nodes[p] = cn
+	}
+	for r, a := range t.acls.byRef {
+		c.acls.byRef[r] = a
+	}
+	return c
+}
+
 // WalkNodes calls fn for every node in pre-order with the root as path "",
 // as Apache's snapshot serializer does.
 func (t *Tree) WalkNodes(fn func(path string, n *jute.DataNode) error) error {
