@@ -132,3 +132,107 @@ func TestZkCliInterop(t *testing.T) {
 		})
 	}
 }
+
+var (
+	cliPrompt = regexp.MustCompile(`\[zk: [^\]]*\((CONNECTED|CONNECTING|CLOSED)\) \d+\] `)
+	cliZxid   = regexp.MustCompile(`(?m)^(cZxid|mZxid|pZxid) = 0x[0-9a-f]+$`)
+	cliTime   = regexp.MustCompile(`(?m)^(ctime|mtime) = .*$`)
+)
+
+// normalizeCli makes two zkCli transcripts comparable: no prompts (the
+// Debian zkCli.sh runs without JLine and prints none when piped), no JLine
+// banner line, no Java logging, and masked zxids/times (the two clients
+// create their own nodes at different moments).
+func normalizeCli(s, path string) string {
+	s = cliPrompt.ReplaceAllString(s, "")
+	s = cliZxid.ReplaceAllString(s, "$1 = 0x?")
+	s = cliTime.ReplaceAllString(s, "$1 = ?")
+	s = strings.ReplaceAll(s, path, "/P")
+	var keep []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, "JLine support is") || strings.HasPrefix(l, "SLF4J:") || logLine.MatchString(l) {
+			continue
+		}
+		keep = append(keep, l)
+	}
+	return strings.Join(keep, "\n")
+}
+
+// TestZkdCliMatchesZkCli feeds the same command script to Apache's zkCli.sh
+// and to `bin/zkd cli` (interactive, commands on stdin) against each server
+// and compares stdout, stderr and exit code.
+func TestZkdCliMatchesZkCli(t *testing.T) {
+	needZkCli(t)
+	bin := zkdBinary(t)
+	script := func(p string) string {
+		return strings.Join([]string{
+			"create " + p + " hello",
+			"create -s " + p + "/s- x",
+			"create -e " + p + "/eph",
+			"create -c " + p + "/box",
+			"create -t 60000 " + p + "/ttl t",
+			"ls " + p,
+			"ls -s " + p,
+			"ls -R " + p,
+			"get " + p,
+			"get -s " + p,
+			"stat " + p,
+			"set " + p + " world",
+			"set -v 9 " + p + " x",
+			"get " + p,
+			"getAcl " + p,
+			"getAllChildrenNumber " + p,
+			"getEphemerals " + p,
+			"sync " + p,
+			"whoami",
+			"addauth digest bob:pw",
+			"create " + p + "/locked x digest:bob:Oa8ACSsVpNQK9Gcph7hnCxjlwkE=:cdrwa",
+			"getAcl " + p + "/locked",
+			"setAcl " + p + "/box world:anyone:r",
+			"getAcl " + p + "/box",
+			"set " + p + "/box x",
+			"delete " + p,
+			"get /nope",
+			"ls /nope",
+			"stat /nope",
+			"delete /nope",
+			"create noslash",
+			"get",
+			"deleteall " + p,
+			"ls " + p,
+			"quit",
+		}, "\n") + "\n"
+	}
+	run := func(t *testing.T, name string, cmd *exec.Cmd, in string) (string, string, int) {
+		t.Helper()
+		var stdout, stderr strings.Builder
+		cmd.Stdin = strings.NewReader(in)
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		cmd.Env = append(os.Environ(), "JVMFLAGS=-Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else {
+			require.NoError(t, err, name)
+		}
+		return stdout.String(), stderr.String(), code
+	}
+	for _, kind := range serverKinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			srv := StartServer(t, kind, ServerOptions{})
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			aOut, aErr, aCode := run(t, "zkCli.sh", exec.CommandContext(ctx, zkCliPath, "-server", srv.Addr()), script("/viaApache"))
+			zOut, zErr, zCode := run(t, "zkd cli", exec.CommandContext(ctx, bin, "cli", "-server", srv.Addr()), script("/viaZkd"))
+			aOut, zOut = normalizeCli(aOut, "/viaApache"), normalizeCli(zOut, "/viaZkd")
+			aErr, zErr = normalizeCli(aErr, "/viaApache"), normalizeCli(zErr, "/viaZkd")
+			t.Logf("zkCli.sh stdout:\n%s\nstderr:\n%s", aOut, aErr)
+			require.Contains(t, aOut, "'world,'anyone", "the reference run did not get far")
+			assert.Equal(t, aOut, zOut, "stdout of `zkd cli` (actual) differs from zkCli.sh (expected)")
+			assert.Equal(t, aErr, zErr, "stderr of `zkd cli` (actual) differs from zkCli.sh (expected)")
+			assert.Equal(t, aCode, zCode, "exit code")
+		})
+	}
+}
