@@ -293,3 +293,62 @@ func TestMaxClientCnxns(t *testing.T) {
 		})
 	}
 }
+
+// TestPipelineOrder: a session's replies come back in request order, reads
+// see the session's own earlier writes even while pipelined, and the reply
+// zxids never go backwards.
+func TestPipelineOrder(t *testing.T) {
+	for _, kind := range serverKinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			srv := StartServer(t, kind, ServerOptions{})
+			c := dialRaw(t, srv.Addr())
+			rw := false
+			resp, err := handshake(c, 4000, 0, nil, &rw)
+			require.NoError(t, err)
+			require.NotZero(t, resp.TimeOut)
+			root := "/pipeline"
+			var frames []byte
+			type expect struct {
+				xid  int32
+				err  int32
+				data string // for getData
+			}
+			var want []expect
+			xid := int32(0)
+			add := func(op int32, body []byte, wantErr int32, data string) {
+				xid++
+				msg := append(enc(nil).i32(xid).i32(op), body...)
+				frames = append(frames, append(enc(nil).i32(int32(len(msg))), msg...)...)
+				want = append(want, expect{xid, wantErr, data})
+			}
+			add(opCreate, createBody(root, []byte("v0"), 0), errOK, "")
+			for i := 1; i <= 150; i++ {
+				v := fmt.Sprintf("v%d", i)
+				add(opSetData, enc(nil).str(root).buf([]byte(v)).i32(-1), errOK, "")
+				add(opGetData, enc(nil).str(root).boolean(false), errOK, v)
+				add(opGetData, enc(nil).str(fmt.Sprintf("%s/k%d", root, i)).boolean(false), errNoNode, "")
+				add(opCreate, createBody(fmt.Sprintf("%s/k%d", root, i), nil, 0), errOK, "")
+				add(opGetData, enc(nil).str(fmt.Sprintf("%s/k%d", root, i)).boolean(false), errOK, "")
+			}
+			go func() {
+				_ = c.SetWriteDeadline(time.Now().Add(20 * time.Second))
+				_, _ = c.Write(frames)
+			}()
+			var lastZxid int64
+			for i, w := range want {
+				b, err := readFrame(c, 20*time.Second)
+				require.NoError(t, err, "reply %d of %d", i, len(want))
+				d := &dec{b: b}
+				gotXid, zxid, e := d.i32(), d.i64(), d.i32()
+				require.Equal(t, w.xid, gotXid, "reply %d out of order", i)
+				require.Equal(t, w.err, e, "reply to xid %d", w.xid)
+				require.GreaterOrEqual(t, zxid, lastZxid, "reply zxid went backwards at xid %d", w.xid)
+				lastZxid = zxid
+				if w.data != "" {
+					assert.Equal(t, w.data, string(d.bytes()), "getData at xid %d does not see the write just before it", w.xid)
+				}
+			}
+		})
+	}
+}
