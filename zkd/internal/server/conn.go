@@ -33,6 +33,7 @@ type conn struct {
 	closing bool // a close marker was queued or the conn is gone
 	done    chan struct{}
 	stop    chan struct{} // closed by closeNow: the writer exits at once
+	drained chan struct{} // signalled by the writer after each flush
 	stopped sync.Once
 
 	// Owned by the server goroutine.
@@ -55,6 +56,7 @@ type conn struct {
 	received atomic.Int64
 	sent     atomic.Int64
 	queued   atomic.Int64
+	inflight atomic.Int64 // requests posted to the owner and not yet handled
 }
 
 type outMsg struct {
@@ -66,7 +68,7 @@ func newConn(s *Server, id int64, nc net.Conn) *conn {
 	remote := nc.RemoteAddr().String()
 	ip, _, _ := net.SplitHostPort(remote)
 	c := &conn{id: id, nc: nc, remote: remote, ip: ip, s: s, wake: make(chan struct{}, 1),
-		done: make(chan struct{}), stop: make(chan struct{}), lastCxid: -1, latMin: -1,
+		done: make(chan struct{}), stop: make(chan struct{}), drained: make(chan struct{}, 1), lastCxid: -1, latMin: -1,
 		establish: time.Now().UnixMilli()}
 	c.log = s.log.With().Str("remote", remote).Int64("conn", id).Logger()
 	c.auth = []jute.ID{{Scheme: "ip", ID: ip}}
@@ -159,8 +161,16 @@ func (c *conn) writer() {
 			_ = c.nc.Close()
 			return
 		}
+		select {
+		case c.drained <- struct{}{}:
+		default:
+		}
 	}
 }
+
+// maxQueuedPerConn bounds the replies queued for one connection before its
+// reader pauses.
+const maxQueuedPerConn = 1000
 
 // errFrame reports a frame the server refuses (size or shape).
 var errFrame = errors.New("server: bad frame")
@@ -222,7 +232,19 @@ func (c *conn) reader() {
 				_ = c.nc.Close()
 				return
 			}
+			c.inflight.Add(1)
 			c.s.post(event{kind: evRequest, c: c, hdr: h, body: rest, at: time.Now()})
+			// Backpressure: a client that does not read its replies stops
+			// being read (Apache disables receive past its outstanding limit).
+			for c.inflight.Load()+c.queued.Load() > maxQueuedPerConn {
+				select {
+				case <-c.drained:
+				case <-c.stop:
+					return
+				case <-c.s.quit:
+					return
+				}
+			}
 		}
 		if _, err := io.ReadFull(br, lenBuf[:]); err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {

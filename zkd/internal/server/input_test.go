@@ -185,3 +185,36 @@ func TestFourLetterWords(t *testing.T) {
 	assert.Equal(t, "ruok is not executed because it is not in the whitelist.\n", fourLetter(t, s2, "ruok"))
 	assert.Contains(t, fourLetter(t, s2, "srvr"), "Mode: standalone")
 }
+
+func TestSlowReaderBackpressure(t *testing.T) {
+	s := startServer(t, testConfig(t))
+	r, _ := newSession(t, s, 2000)
+	rh, _ := r.call(1, jute.OpCreate, &jute.CreateRequest{Path: "/big", Data: make([]byte, 10<<10), ACL: jute.OpenACLUnsafe})
+	require.Equal(t, jute.ErrOK, rh.Err)
+	get := jute.AppendFrame(nil, &jute.RequestHeader{Xid: 2, Type: jute.OpGetData}, &jute.PathWatchRequest{Path: "/big"})
+	go func() {
+		buf := make([]byte, 0, len(get)*1000)
+		for i := 0; i < 1000; i++ {
+			buf = append(buf, get...)
+		}
+		for i := 0; i < 20; i++ { // 20k reads of 10 KiB, never reading a reply
+			if _, err := r.nc.Write(buf); err != nil {
+				return
+			}
+		}
+	}()
+	time.Sleep(1500 * time.Millisecond)
+	var queued int64
+	require.True(t, s.do(func() {
+		for _, c := range s.conns {
+			if q := c.queued.Load(); q > queued {
+				queued = q
+			}
+		}
+	}))
+	assert.LessOrEqual(t, queued, int64(maxQueuedPerConn+1), "the reader pauses instead of queueing without bound")
+	good := connect(t, s)
+	_, err := good.Create("/still-serving", nil, 0, zk.WorldACL(zk.PermAll))
+	require.NoError(t, err)
+	_ = r.nc.Close()
+}

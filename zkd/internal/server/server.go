@@ -536,6 +536,7 @@ func (s *Server) handle(e event) {
 	case evConnect:
 		s.handleConnect(e.c, e.connect)
 	case evRequest:
+		e.c.inflight.Add(-1)
 		if e.c.gone {
 			return
 		}
