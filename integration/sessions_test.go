@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -68,6 +69,80 @@ func TestSessionSurvivesRestart(t *testing.T) {
 				ok, _, err := keeper.Exists("/lost")
 				return err == nil && !ok
 			}, 20*time.Second, 200*time.Millisecond, "the ephemeral of a session that never reconnected outlived its timeout")
+		})
+	}
+}
+
+// TestSilentSessionExpires: a client that keeps its TCP connection open but
+// stops sending (no pings) has its session expired by the server, which
+// closes the connection and removes its ephemerals.
+func TestSilentSessionExpires(t *testing.T) {
+	for _, kind := range serverKinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			srv := StartServer(t, kind, ServerOptions{})
+			c := dialRaw(t, srv.Addr())
+			rw := false
+			resp, err := handshake(c, 600, 0, nil, &rw)
+			require.NoError(t, err)
+			require.Equal(t, int32(600), resp.TimeOut)
+			path := fmt.Sprintf("/silent-%x", resp.SessionID)
+			require.NoError(t, writeFrame(c, append(enc(nil).i32(1).i32(opCreate), createBody(path, nil, 1)...)))
+			b, err := readFrame(c, 5*time.Second)
+			require.NoError(t, err)
+			d := &dec{b: b}
+			d.i32()
+			d.i64()
+			require.Equal(t, int32(errOK), d.i32())
+			start := time.Now()
+			require.NoError(t, waitClosed(c, 10*time.Second), "the server kept a silent session's connection open")
+			assert.GreaterOrEqual(t, time.Since(start), 300*time.Millisecond, "closed long before the session timeout")
+			obs, _ := connect(t, srv.Addr(), 4*time.Second)
+			require.Eventually(t, func() bool {
+				ok, _, err := obs.Exists(path)
+				return err == nil && !ok
+			}, 10*time.Second, 100*time.Millisecond, "the silent session's ephemeral stayed")
+			// Its id is dead: resuming it is refused.
+			c2 := dialRaw(t, srv.Addr())
+			again, err := handshake(c2, 600, resp.SessionID, resp.Passwd, &rw)
+			require.NoError(t, err)
+			assert.Zero(t, again.TimeOut, "an expired session was resumed")
+		})
+	}
+}
+
+// TestWatchFanOut: one change notifies every watching session exactly once.
+func TestWatchFanOut(t *testing.T) {
+	for _, kind := range serverKinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			srv := StartServer(t, kind, ServerOptions{})
+			w, _ := connect(t, srv.Addr(), 4*time.Second)
+			_, err := w.Create("/fan", nil, 0, zk.WorldACL(zk.PermAll))
+			require.NoError(t, err)
+			const n = 20
+			var data, kids []<-chan zk.Event
+			for i := 0; i < n; i++ {
+				c, _ := connect(t, srv.Addr(), 4*time.Second)
+				_, _, dch, err := c.GetW("/fan")
+				require.NoError(t, err)
+				_, _, cch, err := c.ChildrenW("/fan")
+				require.NoError(t, err)
+				data, kids = append(data, dch), append(kids, cch)
+			}
+			_, err = w.Set("/fan", []byte("x"), -1)
+			require.NoError(t, err)
+			_, err = w.Create("/fan/k", nil, 0, zk.WorldACL(zk.PermAll))
+			require.NoError(t, err)
+			for i := 0; i < n; i++ {
+				e := waitEvent(t, data[i], fmt.Sprintf("data watcher %d", i))
+				assert.Equal(t, zk.EventNodeDataChanged, e.Type)
+				e = waitEvent(t, kids[i], fmt.Sprintf("child watcher %d", i))
+				assert.Equal(t, zk.EventNodeChildrenChanged, e.Type)
+			}
+			out, err := fourLetter(srv.Addr(), "wchs", 5*time.Second)
+			require.NoError(t, err)
+			assert.Contains(t, out, "Total watches:0", "fired watches are gone from the server")
 		})
 	}
 }
