@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"runtime"
 	"strconv"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"mqstack/proto/fourlw"
-	"mqstack/zkd/internal/tree"
 )
 
 var served4lw = map[string]bool{
@@ -227,33 +225,42 @@ func (s *Server) environment() []fourlw.KV {
 	}
 }
 
+// mntr lists Apache 3.8's mntr keys in its order, up to the per-processor
+// histograms zkd has no counterpart for.
 func (s *Server) mntr() []fourlw.KV {
 	i := func(v int64) string { return strconv.FormatInt(v, 10) }
-	byConn := s.tree.Watches.ByWatcher()
-	_ = byConn
+	minResp, maxResp := s.stats.minResp.Load(), s.stats.maxResp.Load()
+	if minResp < 0 {
+		minResp = -1
+	}
 	return []fourlw.KV{
 		{Key: "zk_version", Value: Version},
 		{Key: "zk_server_state", Value: "standalone"},
 		{Key: "zk_ephemerals_count", Value: i(int64(s.tree.EphemeralCount()))},
-		{Key: "zk_min_latency", Value: i(max(s.stats.latMin.Load(), 0))},
-		{Key: "zk_avg_latency", Value: fourlw.JavaDouble(fourlw.RoundLatency(s.stats.latTotal.Load(), s.stats.latCount.Load()))},
-		{Key: "zk_max_latency", Value: i(s.stats.latMax.Load())},
-		{Key: "zk_packets_received", Value: i(s.stats.received.Load())},
-		{Key: "zk_packets_sent", Value: i(s.stats.sent.Load())},
 		{Key: "zk_num_alive_connections", Value: i(s.stats.alive.Load())},
+		{Key: "zk_avg_latency", Value: fourlw.JavaDouble(fourlw.RoundLatency(s.stats.latTotal.Load(), s.stats.latCount.Load()))},
 		{Key: "zk_outstanding_requests", Value: i(s.stats.outstanding.Load())},
 		{Key: "zk_znode_count", Value: i(int64(s.tree.NodeCount()))},
-		{Key: "zk_watch_count", Value: i(int64(s.tree.Watches.Count()))},
 		{Key: "zk_global_sessions", Value: i(int64(s.sessions.Count()))},
-		{Key: "zk_local_sessions", Value: "0"},
+		{Key: "zk_non_mtls_remote_conn_count", Value: "0"},
+		{Key: "zk_last_client_response_size", Value: i(s.stats.lastResp.Load())},
+		{Key: "zk_packets_sent", Value: i(s.stats.sent.Load())},
+		{Key: "zk_packets_received", Value: i(s.stats.received.Load())},
+		{Key: "zk_max_client_response_size", Value: i(maxResp)},
+		{Key: "zk_connection_drop_probability", Value: "0.0"},
+		{Key: "zk_watch_count", Value: i(int64(s.tree.Watches.Count()))},
+		{Key: "zk_auth_failed_count", Value: i(s.stats.authFailed.Load())},
+		{Key: "zk_min_latency", Value: i(max(s.stats.latMin.Load(), 0))},
+		{Key: "zk_max_file_descriptor_count", Value: i(maxFDs())},
 		{Key: "zk_approximate_data_size", Value: i(s.tree.ApproximateDataSize())},
 		{Key: "zk_open_file_descriptor_count", Value: i(openFDs())},
-		{Key: "zk_max_file_descriptor_count", Value: i(maxFDs())},
-		{Key: "zk_last_proposal_size", Value: "-1"},
-		{Key: "zk_max_proposal_size", Value: "-1"},
-		{Key: "zk_min_proposal_size", Value: "-1"},
+		{Key: "zk_local_sessions", Value: "0"},
 		{Key: "zk_uptime", Value: i(time.Since(s.metrics.started).Milliseconds())},
-		{Key: "zk_last_zxid", Value: fmt.Sprintf("0x%x", s.tree.LastZxid())},
+		{Key: "zk_max_latency", Value: i(s.stats.latMax.Load())},
+		{Key: "zk_outstanding_tls_handshake", Value: "0"},
+		{Key: "zk_min_client_response_size", Value: i(minResp)},
+		{Key: "zk_non_mtls_local_conn_count", Value: "0"},
+		{Key: "zk_proposal_count", Value: "0"},
 	}
 }
 
@@ -264,5 +271,3 @@ func openFDs() int64 {
 	}
 	return int64(len(ents))
 }
-
-var _ = tree.New

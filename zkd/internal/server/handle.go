@@ -228,6 +228,7 @@ func (s *Server) handleAuth(c *conn, h jute.RequestHeader, body []byte) {
 		return
 	}
 	c.log.Warn().Str("scheme", ap.Scheme).Msg("no authentication provider for scheme (zkd supports digest and ip); closing connection")
+	s.stats.authFailed.Add(1)
 	s.reply(c, h.Xid, 0, jute.ErrAuthFailed, nil)
 	s.sendClose(c)
 }

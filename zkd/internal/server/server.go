@@ -128,6 +128,9 @@ type serverStats struct {
 	latCount       atomic.Int64
 	outstanding    atomic.Int64
 	alive          atomic.Int64
+	// Client response sizes (zk_last/min/max_client_response_size), -1 before the first.
+	lastResp, minResp, maxResp atomic.Int64
+	authFailed                 atomic.Int64
 }
 
 // New validates cfg and prepares a server (nothing is bound until Start).
@@ -191,6 +194,9 @@ func New(cfg *config.Config, logger zerolog.Logger) (*Server, error) {
 		}
 	}
 	s.stats.latMin.Store(-1)
+	s.stats.lastResp.Store(-1)
+	s.stats.minResp.Store(-1)
+	s.stats.maxResp.Store(-1)
 	s.resetSnapTarget()
 	return s, nil
 }
@@ -488,6 +494,14 @@ func (s *Server) send(c *conn, buf []byte) {
 		return
 	}
 	s.pending = append(s.pending, pendingOut{c: c, m: outMsg{buf: buf}})
+	n := int64(len(buf) - 4)
+	s.stats.lastResp.Store(n)
+	if m := s.stats.minResp.Load(); m < 0 || n < m {
+		s.stats.minResp.Store(n)
+	}
+	if n > s.stats.maxResp.Load() {
+		s.stats.maxResp.Store(n)
+	}
 }
 
 // sendClose queues a close of c after what is queued before it.
