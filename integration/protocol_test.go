@@ -268,17 +268,39 @@ func testLimits(t *testing.T, srv *Server) {
 // TestMaxClientCnxns: connections past maxClientCnxns from one address are
 // closed; the ones already in keep working.
 func TestMaxClientCnxns(t *testing.T) {
+	rw := false
 	for _, kind := range serverKinds {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
 			srv := StartServer(t, kind, ServerOptions{ExtraCfg: []string{"maxClientCnxns=3"}})
+			// The harness' readiness probes (4lw connections) may still be
+			// counted for a moment: wait until three handshakes get through.
+			require.Eventually(t, func() bool {
+				var cs []net.Conn
+				defer func() {
+					for _, c := range cs {
+						c.Close()
+					}
+				}()
+				for i := 0; i < 3; i++ {
+					c, err := net.DialTimeout("tcp", srv.Addr(), time.Second)
+					if err != nil {
+						return false
+					}
+					cs = append(cs, c)
+					if _, err := handshake(c, 4000, 0, nil, &rw); err != nil {
+						return false
+					}
+				}
+				return true
+			}, 10*time.Second, 200*time.Millisecond, "three connections were never accepted together")
+			time.Sleep(300 * time.Millisecond) // let the server drop those three
 			var conns []*rawConn
 			for i := 0; i < 3; i++ {
 				rc, _ := newRawSession(t, srv.Addr())
 				conns = append(conns, rc)
 			}
 			extra := dialRaw(t, srv.Addr())
-			rw := false
 			_ = writeFrame(extra, connectRequest(4000, 0, nil, &rw))
 			b, err := readFrame(extra, 5*time.Second)
 			if err == nil {
