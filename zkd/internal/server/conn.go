@@ -76,18 +76,19 @@ func newConn(s *Server, id int64, nc net.Conn) *conn {
 }
 
 // enqueue adds frames to the outbound queue; close=true closes the
-// connection after everything queued before it is written.
+// connection after everything queued before it is written. The server
+// counted m in queued when it produced it (send/sendClose).
 func (c *conn) enqueue(m outMsg) {
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
+		c.queued.Add(-1)
 		return
 	}
 	if m.close {
 		c.closing = true
 	}
 	c.queue = append(c.queue, m)
-	c.queued.Add(1)
 	c.mu.Unlock()
 	select {
 	case c.wake <- struct{}{}:

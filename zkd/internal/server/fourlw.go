@@ -33,6 +33,7 @@ func isFourLetterWord(w string) bool {
 // (NIOServerCnxn.checkFourLetterWord).
 func (s *Server) serveFourLetterWord(c *conn, word string) {
 	var buf bytes.Buffer
+	s.stats.received.Add(1)
 	switch {
 	case !s.cfg4lwAllowed(word):
 		fourlw.WriteNotInWhitelist(&buf, word)

@@ -110,7 +110,7 @@ func (s *Server) updateStats(c *conn, h jute.RequestHeader, zxid int64, at time.
 		c.lastCxid = int64(h.Xid)
 	}
 	c.lastZxid = zxid
-	c.lastResp = time.Now().UnixMilli()
+	c.lastResp = elapsedMs()
 	c.lastLat = lat
 	if c.latMin < 0 || lat < c.latMin {
 		c.latMin = lat

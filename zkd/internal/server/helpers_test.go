@@ -17,18 +17,17 @@ import (
 )
 
 func testConfig(t *testing.T) *config.Config {
-	return &config.Config{
-		Path:                "test.cfg",
-		TickTime:            100 * time.Millisecond,
-		DataDir:             t.TempDir(),
-		ClientPort:          0,
-		ClientPortAddress:   "127.0.0.1",
-		MaxClientCnxns:      60,
-		SnapCount:           100000,
-		JuteMaxBuffer:       jute.DefaultMaxBuffer,
-		FourLetterWhitelist: []string{"*"},
-		MetricsHTTPPort:     -1,
-	}
+	c := config.Default()
+	c.Path = "test.cfg"
+	c.TickTime = 100 * time.Millisecond
+	c.DataDir = t.TempDir()
+	c.DataLogDir = c.DataDir
+	c.ClientPort = 0
+	c.ClientPortAddress = "127.0.0.1"
+	c.PreAllocSize = 64 << 10
+	c.FourLetterWhitelist = []string{"*"}
+	c.MetricsHTTPPort = -1
+	return c
 }
 
 func testLogger(t *testing.T) zerolog.Logger {

@@ -88,7 +88,12 @@ func openStore(cfg *config.Config, logger zerolog.Logger, nowMs int64) (*store, 
 			t.TakeEvents()
 		}
 	}
+	// A standalone Apache server creates its session tracker with server id
+	// 1 (ZooKeeperServer.createSessionTrackerServerId), so ids start 0x01...
 	myid := cfg.MyID
+	if !cfg.Distributed() {
+		myid = 1
+	}
 	sessions := tree.NewSessions(int64(cfg.TickTime.Milliseconds()), nowMs, myid)
 	for id, to := range v.sessions {
 		sessions.Add(id, to, nowMs)

@@ -433,6 +433,7 @@ func (s *Server) commit() {
 		if err := s.store.sync(); err != nil {
 			s.fatal = err
 			for _, p := range s.pending {
+				p.c.queued.Add(-1)
 				p.c.closeNow()
 			}
 			s.pending = s.pending[:0]
@@ -494,6 +495,7 @@ func (s *Server) send(c *conn, buf []byte) {
 		return
 	}
 	s.pending = append(s.pending, pendingOut{c: c, m: outMsg{buf: buf}})
+	c.queued.Add(1)
 	n := int64(len(buf) - 4)
 	s.stats.lastResp.Store(n)
 	if m := s.stats.minResp.Load(); m < 0 || n < m {
@@ -510,6 +512,7 @@ func (s *Server) sendClose(c *conn) {
 		return
 	}
 	s.pending = append(s.pending, pendingOut{c: c, m: outMsg{close: true}})
+	c.queued.Add(1)
 	s.dropConn(c)
 }
 

@@ -21,7 +21,7 @@ func TestHandshakeNegotiationAndReconnect(t *testing.T) {
 	assert.True(t, rsp.HasReadOnly, "readOnly byte mirrored")
 	assert.Len(t, rsp.Passwd, 16)
 	assert.Equal(t, tree.Password(rsp.SessionID), rsp.Passwd)
-	assert.Equal(t, int64(0), rsp.SessionID>>56, "myid 0 in the top byte")
+	assert.Equal(t, int64(1), rsp.SessionID>>56, "a standalone server puts server id 1 in the top byte, as Apache does")
 
 	r2 := dialRaw(t, s)
 	rsp2 := r2.handshake(jute.ConnectRequest{TimeOut: 10, Passwd: make([]byte, 16)})
