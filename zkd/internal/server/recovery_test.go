@@ -127,6 +127,8 @@ func TestCorruptLogRefusesToStart(t *testing.T) {
 	err = s2.Start()
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "log.")
+	require.NoError(t, s2.Close(), "Close after a failed Start is a no-op")
+	require.ErrorIs(t, s2.Start(), ErrStarted)
 }
 
 func TestMetricsEndpoint(t *testing.T) {
@@ -186,4 +188,22 @@ func TestAutopurgeKeepsNewestSnapshots(t *testing.T) {
 	kids, _, err := c2.Children("/")
 	require.NoError(t, err)
 	assert.Len(t, kids, 41)
+}
+
+func TestStartErrorsNameTheCause(t *testing.T) {
+	s := startServer(t, testConfig(t))
+	cfg := testConfig(t)
+	cfg.ClientPort = portOf(s.Addr().String())
+	s2, err := New(cfg, testLogger(t))
+	require.NoError(t, err)
+	err = s2.Start()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), fmt.Sprintf("clientPort 127.0.0.1:%d", cfg.ClientPort))
+	require.NoError(t, s2.Close())
+
+	bad := testConfig(t)
+	bad.DataDir = ""
+	_, err = New(bad, testLogger(t))
+	require.ErrorIs(t, err, ErrConfig)
+	assert.Contains(t, err.Error(), "dataDir")
 }

@@ -263,7 +263,8 @@ func (s *Server) MetricsAddr() net.Addr {
 func (s *Server) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
-		if !s.started.Load() {
+		if !s.started.Load() || s.ln == nil {
+			// Never started, or Start failed (it released what it opened).
 			return
 		}
 		_ = s.ln.Close()
