@@ -37,14 +37,15 @@ func (v *recoverVisitor) Node(path string, n *jute.DataNode) error {
 // openStore recovers the tree and sessions from the newest valid snapshot
 // plus the txn log, as Apache's FileTxnSnapLog.restore does, then opens the
 // log for appending and takes a clean snapshot.
-func openStore(cfg *config.Config, logger zerolog.Logger, nowMs int64) (*store, *tree.Tree, *tree.Sessions, error) {
+func openStore(fsys vfs.FS, cfg *config.Config, logger zerolog.Logger, nowMs int64) (*store, *tree.Tree, *tree.Sessions, error) {
 	st := &store{
-		fsys:    vfs.OS(),
+		fsys:    fsys,
 		snapDir: filepath.Join(cfg.DataDir, "version-2"),
 		logDir:  filepath.Join(cfg.DataLogDir, "version-2"),
 		logger:  logger,
 	}
-	if err := st.fsys.MkdirAll(st.snapDir, 0o755); err != nil {
+	// Durable: a crash right after start must not lose the directories.
+	if err := vfs.MkdirAllDurable(st.fsys, st.snapDir, 0o755); err != nil {
 		return nil, nil, nil, fmt.Errorf("server: create snapshot directory %s (dataDir in %s): %w", st.snapDir, cfg.Path, err)
 	}
 	v := &recoverVisitor{l: tree.NewLoader(), sessions: map[int64]int32{}}

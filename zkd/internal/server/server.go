@@ -27,6 +27,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"mqstack/proto/jute"
+	"mqstack/storage/vfs"
 	"mqstack/zkd/internal/config"
 	"mqstack/zkd/internal/tree"
 )
@@ -71,6 +72,9 @@ type Server struct {
 	// ContainerCheckInterval is how often empty containers and expired TTL
 	// nodes are removed (znode.container.checkIntervalMs, default 60s).
 	ContainerCheckInterval time.Duration
+	// FS holds dataDir and dataLogDir; nil is the real filesystem. Tests set
+	// an in-memory FS that can crash. Set before Start.
+	FS vfs.FS
 
 	maxBuffer    int
 	writeTimeout time.Duration
@@ -216,7 +220,11 @@ func (s *Server) Start() error {
 		return ErrStarted
 	}
 	now := time.Now().UnixMilli()
-	st, t, sessions, err := openStore(s.cfg, s.log, now)
+	fsys := s.FS
+	if fsys == nil {
+		fsys = vfs.OS()
+	}
+	st, t, sessions, err := openStore(fsys, s.cfg, s.log, now)
 	if err != nil {
 		return err
 	}
