@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mqstack/proto/jute"
+	"mqstack/zkd/internal/config"
 )
 
 func TestRecoveryAfterRestart(t *testing.T) {
@@ -206,4 +207,13 @@ func TestStartErrorsNameTheCause(t *testing.T) {
 	_, err = New(bad, testLogger(t))
 	require.ErrorIs(t, err, ErrConfig)
 	assert.Contains(t, err.Error(), "dataDir")
+}
+
+func TestQuorumConfigRefused(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Servers = []config.Server{{ID: 1, Host: "127.0.0.1", QuorumPort: 2888, ElectionPort: 3888},
+		{ID: 2, Host: "127.0.0.2", QuorumPort: 2888, ElectionPort: 3888}}
+	_, err := New(cfg, testLogger(t))
+	require.ErrorIs(t, err, ErrConfig)
+	assert.Contains(t, err.Error(), "server.N")
 }

@@ -162,6 +162,10 @@ func New(cfg *config.Config, logger zerolog.Logger) (*Server, error) {
 	if c.SnapCount <= 1 {
 		c.SnapCount = 100000
 	}
+	if c.Distributed() {
+		return nil, fmt.Errorf("%w: %s configures a quorum (server.N lines, standaloneEnabled=false), which this zkd build does not serve yet; "+
+			"remove the server.N lines (or keep a single one) to run standalone", ErrConfig, c.Path)
+	}
 	if c.DataDir == "" {
 		return nil, fmt.Errorf("%w: dataDir is not set in %s; add dataDir=/path/to/data", ErrConfig, c.Path)
 	}
