@@ -458,11 +458,13 @@ func (s *Server) commit() {
 			s.startSnapshot()
 		}
 	}
+	// Publish gauges before replies go out, so a client that saw its write
+	// acknowledged reads metrics that include it.
+	s.metrics.update(s)
 	for _, p := range s.pending {
 		p.c.enqueue(p.m)
 	}
 	s.pending = s.pending[:0]
-	s.metrics.update(s)
 }
 
 // startSnapshot rolls the log and writes a snapshot of a copy of the tree on
