@@ -226,4 +226,3 @@ func (env *fleEnv) deliver(from, to uint64, drop bool) {
 	}
 	env.flight = append(keep, env.flight...)
 }
-

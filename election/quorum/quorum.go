@@ -121,6 +121,9 @@ func (a *AckTracker) Ack(id uint64) bool {
 	return true
 }
 
+// Forget drops id's ack (a learner that reconnects re-logs and re-acks).
+func (a *AckTracker) Forget(id uint64) { delete(a.acks, id) }
+
 // Acked reports whether id's ack was recorded.
 func (a *AckTracker) Acked(id uint64) bool { return a.acks[id] }
 
