@@ -141,3 +141,20 @@ func decodeHeader(b []byte, h *jute.ReplyHeader) error {
 	h.Decode(d)
 	return d.Err()
 }
+
+// TestLogOpenFailureNotAcknowledged: the first append after a roll creates
+// the log file; when that fails the session is not acknowledged either.
+func TestLogOpenFailureNotAcknowledged(t *testing.T) {
+	cfg := testConfig(t)
+	fs := vfs.NewMem()
+	s, err := New(cfg, testLogger(t))
+	require.NoError(t, err)
+	s.FS = fs
+	require.NoError(t, s.Start())
+	defer s.Close()
+	fs.FailNth(1, vfs.OpOpen)
+	r := dialRaw(t, s)
+	r.send(&jute.ConnectRequest{TimeOut: 2000, Passwd: make([]byte, 16), HasReadOnly: true})
+	_, err = r.readFrame()
+	require.Error(t, err, "no ConnectResponse for a session whose createSession txn was not logged")
+}

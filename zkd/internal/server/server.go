@@ -440,23 +440,30 @@ func (s *Server) loop() {
 }
 
 // commit syncs the log if the batch wrote, then releases replies and events.
+// After a log failure (append or fsync) nothing of the batch is released:
+// the connections are closed and the loop stops.
 func (s *Server) commit() {
-	if s.dirty {
+	synced := false
+	if s.fatal == nil && s.dirty {
 		s.dirty = false
 		if err := s.store.sync(); err != nil {
 			s.fatal = err
-			for _, p := range s.pending {
-				p.c.queued.Add(-1)
-				p.c.closeNow()
-			}
-			s.pending = s.pending[:0]
-			return
+		} else {
+			synced = true
 		}
-		if s.txnCount >= s.snapAt {
-			s.txnCount = 0
-			s.resetSnapTarget()
-			s.startSnapshot()
+	}
+	if s.fatal != nil {
+		for _, p := range s.pending {
+			p.c.queued.Add(-1)
+			p.c.closeNow()
 		}
+		s.pending = s.pending[:0]
+		return
+	}
+	if synced && s.txnCount >= s.snapAt {
+		s.txnCount = 0
+		s.resetSnapTarget()
+		s.startSnapshot()
 	}
 	// Publish gauges before replies go out, so a client that saw its write
 	// acknowledged reads metrics that include it.
