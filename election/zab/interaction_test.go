@@ -16,6 +16,7 @@ import (
 //	disk id [accepted=a] [current=c] [log=(e:n,...)] [snap=(e:n,...)]
 //	                     set a server's disk (txn bodies are "pre-e:n")
 //	elect L [ids...]     L leads; the others (default: every up server) follow
+//	join id L            id (re)connects to leader L as a learner
 //	propose L [n=1]      the leader proposes n txns
 //	deliver [from=i] [to=j] [type=T] [drop]
 //	stabilize            deliver until nothing is in flight (no ticks)
@@ -86,6 +87,8 @@ func TestInteraction(t *testing.T) {
 				for _, f := range followers {
 					c.follow(f, leader)
 				}
+			case "join":
+				c.follow(ids[0], ids[1])
 			case "propose":
 				for i := 0; i < intArg("n", 1); i++ {
 					if _, err := c.propose(ids[0]); err != nil {

@@ -218,8 +218,10 @@ func (f *Learner) onTxn(msg peer.Txn) {
 		f.giveUp("%s before synchronization", msg.Kind)
 		return
 	}
-	if msg.Zxid <= f.lastZxid {
-		f.giveUp("%s %s is not after our last zxid %s", msg.Kind, FormatZxid(msg.Zxid), FormatZxid(f.lastZxid))
+	// Txns of an epoch are numbered 1, 2, 3...: a gap means the stream
+	// lost a message (Apache relies on TCP for this; we check).
+	if !follows(msg.Zxid, f.lastZxid) {
+		f.giveUp("%s %s does not follow our last zxid %s", msg.Kind, FormatZxid(msg.Zxid), FormatZxid(f.lastZxid))
 		return
 	}
 	e := Entry{Zxid: msg.Zxid, Data: msg.Data}
@@ -261,4 +263,13 @@ func (f *Learner) Tick() {
 	if f.silent > limit {
 		f.giveUp("no message from the leader for %d ticks (%s)", f.silent, name)
 	}
+}
+
+// follows reports whether z can come right after last in a log: the next
+// counter of the same epoch, or the first txn of a later epoch.
+func follows(z, last int64) bool {
+	if EpochOf(z) == EpochOf(last) {
+		return CounterOf(z) == CounterOf(last)+1
+	}
+	return EpochOf(z) > EpochOf(last) && CounterOf(z) == 1
 }
