@@ -42,6 +42,9 @@ const (
 	errUnimplemented = -6
 	errBadArguments  = -8
 	errNoNode        = -101
+	errNoAuth        = -102
+	errBadVersion    = -103
+	errNodeExists    = -110
 	errNoWatcher     = -121
 
 	addWatchPersistent          = 0

@@ -159,6 +159,7 @@ var scenarios = []scenario{
 	{"container_ttl", scenarioContainerTTL},
 	{"extras", scenarioExtras},
 	{"raw_ops", scenarioRawOps},
+	{"edge_cases", scenarioEdgeCases},
 }
 
 func TestScenarios(t *testing.T) {
@@ -1152,4 +1153,65 @@ func scenarioRawOps(t *testing.T, env *scenarioEnv) {
 	sort.Strings(kids)
 	tr.add("/zookeeper children", strings.Join(kids, ","))
 	assert.Equal(t, []string{"config", "quota"}, kids)
+}
+
+// scenarioEdgeCases sends odd but well-formed requests and pins Apache's
+// answer to each (error code and, for creates, the path returned).
+func scenarioEdgeCases(t *testing.T, env *scenarioEnv) {
+	rc, _ := newRawSession(t, env.srv.Addr())
+	r := env.root
+	acl := func(perms int32, scheme, id string) []byte { return enc(nil).i32(1).i32(perms).str(scheme).str(id) }
+	create := func(path string, flags int32, aclBytes []byte) []byte {
+		if aclBytes == nil {
+			aclBytes = enc(nil).openACL()
+		}
+		return append(append(enc(nil).str(path).buf([]byte("d")), aclBytes...), enc(nil).i32(flags)...)
+	}
+	type tc struct {
+		name string
+		op   int32
+		body []byte
+		want int32
+		path string // expected created path, when want is OK and op is create
+	}
+	cases := []tc{
+		{"create under root-level sequential", opCreate, create(r+"/s", 2, nil), errOK, r + "/s0000000000"},
+		{"create with zero perms", opCreate, create(r+"/zero-perms", 0, acl(0, "world", "anyone")), errOK, r + "/zero-perms"},
+		{"create with perms beyond ALL", opCreate, create(r+"/big-perms", 0, acl(0x7f, "world", "anyone")), errOK, r + "/big-perms"},
+		{"create world with an id other than anyone", opCreate, create(r+"/world-bob", 0, acl(31, "world", "bob")), -114, ""},
+		{"create with an unknown flag value", opCreate, create(r+"/flag9", 9, nil), errBadArguments, ""},
+		{"create ttl flag through plain create", opCreate, create(r+"/ttl-plain", 5, nil), errBadArguments, ""},
+		{"create container flag through plain create", opCreate, create(r+"/cont-plain", 4, nil), errOK, r + "/cont-plain"},
+		{"create /zookeeper/x", opCreate, create("/zookeeper/x-"+r[1:], 0, nil), errOK, "/zookeeper/x-" + r[1:]},
+		{"delete /zookeeper", opDelete, enc(nil).str("/zookeeper").i32(-1), errBadArguments, ""},
+		{"delete /", opDelete, enc(nil).str("/").i32(-1), errBadArguments, ""},
+		{"create /", opCreate, create("/", 0, nil), errNodeExists, ""},
+		{"setData on /zookeeper/config", opSetData, enc(nil).str("/zookeeper/config").buf([]byte("x")).i32(-1), errNoAuth, ""},
+		{"setData with version -2", opSetData, enc(nil).str(r).buf([]byte("x")).i32(-2), errBadVersion, ""},
+		{"getChildren on a missing node", opGetChildren, enc(nil).str(r + "/nope").boolean(true), errNoNode, ""},
+	}
+	for _, c := range cases {
+		res := rc.mustCall(t, c.op, c.body)
+		got := ""
+		if res.Err == errOK && c.op == opCreate {
+			d := &dec{b: res.Body}
+			got = d.str()
+		}
+		env.tr.add(c.name, fmt.Sprintf("err=%d path=%s", res.Err, got))
+		assert.Equal(t, c.want, res.Err, c.name)
+		if c.path != "" {
+			assert.Equal(t, c.path, got, c.name)
+		}
+	}
+	// Flag 4 through a plain create (opcode 1, not createContainer) succeeds
+	// but Apache logs it as a plain CreateTxn, which has no owner field: the
+	// node is persistent, not a container, and outlives its last child.
+	res := rc.mustCall(t, opCreate, create(r+"/cont-plain/kid", 0, nil))
+	require.Equal(t, int32(errOK), res.Err)
+	res = rc.mustCall(t, opDelete, enc(nil).str(r+"/cont-plain/kid").i32(-1))
+	require.Equal(t, int32(errOK), res.Err)
+	time.Sleep(1500 * time.Millisecond) // three container-check intervals
+	res = rc.mustCall(t, opGetData, enc(nil).str(r+"/cont-plain").boolean(false))
+	env.tr.add("plain-created container after its child went", res.Err)
+	assert.Equal(t, int32(errOK), res.Err, "flag 4 through a plain create behaves as a persistent node")
 }
