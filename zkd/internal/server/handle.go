@@ -62,9 +62,8 @@ func (s *Server) handleConnect(c *conn, req *jute.ConnectRequest) {
 		s.finishSessionInit(c, false)
 		return
 	}
-	// touchSession with the newly negotiated timeout.
-	s.sessions.Add(id, timeout, now)
-	s.sessions.Get(id).Timeout = ss.Timeout
+	// revalidateSession: touchSession with the newly negotiated timeout.
+	s.sessions.Touch(id, timeout, now)
 	s.bySess[id] = c
 	c.log.Info().Str("session", fmt.Sprintf("0x%x", id)).Int32("timeout", timeout).Msg("reestablished session")
 	s.finishSessionInit(c, true)
@@ -165,7 +164,7 @@ func (s *Server) handleRequest(c *conn, h jute.RequestHeader, body []byte, at ti
 		s.sendClose(c)
 		return
 	}
-	if !s.sessions.Touch(c.session, s.nowMs()) {
+	if !s.sessions.Touch(c.session, c.timeout, s.nowMs()) {
 		s.reply(c, h.Xid, s.tree.LastZxid(), jute.ErrSessionExpired, nil)
 		s.sendClose(c)
 		return

@@ -106,16 +106,15 @@ func (s *Sessions) move(ss *Session, at int64) {
 	b[ss.ID] = struct{}{}
 }
 
-// Touch extends a live session; false if unknown or closing.
-func (s *Sessions) Touch(id int64, nowMs int64) bool {
+// Touch extends a live session by timeout ms from now (Apache touches with
+// the connection's negotiated timeout; the session keeps the timeout it was
+// created with, which is what snapshots record); false if unknown or closing.
+func (s *Sessions) Touch(id int64, timeout int32, nowMs int64) bool {
 	ss := s.byID[id]
 	if ss == nil || ss.Closing {
 		return false
 	}
-	at := s.roundUp(nowMs + int64(ss.Timeout))
-	if at > ss.ExpireAt {
-		s.move(ss, at)
-	}
+	s.move(ss, s.roundUp(nowMs+int64(timeout))) // ExpiryQueue.update moves either way
 	return true
 }
 

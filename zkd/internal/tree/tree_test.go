@@ -128,8 +128,8 @@ func TestSessionsBuckets(t *testing.T) {
 	s.Add(b, 1000, 0)
 	assert.Empty(t, s.Expired(399))
 	assert.Equal(t, []int64{a}, s.Expired(400))
-	assert.False(t, s.Touch(a, 400), "a closing session cannot be touched")
-	assert.True(t, s.Touch(b, 500)) // now expires at 1600
+	assert.False(t, s.Touch(a, 300, 400), "a closing session cannot be touched")
+	assert.True(t, s.Touch(b, 1000, 500)) // now expires at 1600
 	assert.Empty(t, s.Expired(1500))
 	assert.Equal(t, []int64{b}, s.Expired(1600))
 	s.Remove(a)
