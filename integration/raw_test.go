@@ -34,6 +34,7 @@ const (
 	opWhoAmI               = 107
 	opCloseSession         = -11
 	opCreate2              = 15
+	opSetWatches2          = 105
 	opCheckWatches         = 17
 	opRemoveWatches        = 18
 	opMultiRead            = 22
@@ -243,9 +244,15 @@ func handshake(c net.Conn, timeoutMs int32, sessionID int64, passwd []byte, read
 // newRawSession dials, opens a session and starts the reader.
 func newRawSession(t testing.TB, addr string) (*rawConn, connectResponse) {
 	t.Helper()
+	return resumeRawSession(t, addr, 0, nil)
+}
+
+// resumeRawSession reconnects to session sid (0: a new session).
+func resumeRawSession(t testing.TB, addr string, sid int64, passwd []byte) (*rawConn, connectResponse) {
+	t.Helper()
 	c := dialRaw(t, addr)
 	ro := false
-	resp, err := handshake(c, 4000, 0, nil, &ro)
+	resp, err := handshake(c, 4000, sid, passwd, &ro)
 	if err != nil {
 		t.Fatalf("raw handshake with %s: %v", addr, err)
 	}
@@ -320,6 +327,14 @@ func (rc *rawConn) call(op int32, body []byte) (reply, error) {
 	rc.mu.Lock()
 	rc.xid++
 	xid := rc.xid
+	rc.mu.Unlock()
+	return rc.callXid(xid, op, body)
+}
+
+// callXid sends a request with a given xid (the Java client uses -8 for
+// setWatches, -4 for auth) and waits for the reply with that xid.
+func (rc *rawConn) callXid(xid, op int32, body []byte) (reply, error) {
+	rc.mu.Lock()
 	err := writeFrame(rc.c, append(enc(nil).i32(xid).i32(op), body...))
 	rc.mu.Unlock()
 	if err != nil {

@@ -160,6 +160,7 @@ var scenarios = []scenario{
 	{"extras", scenarioExtras},
 	{"raw_ops", scenarioRawOps},
 	{"edge_cases", scenarioEdgeCases},
+	{"set_watches2", scenarioSetWatches2},
 }
 
 func TestScenarios(t *testing.T) {
@@ -1214,4 +1215,72 @@ func scenarioEdgeCases(t *testing.T, env *scenarioEnv) {
 	res = rc.mustCall(t, opGetData, enc(nil).str(r+"/cont-plain").boolean(false))
 	env.tr.add("plain-created container after its child went", res.Err)
 	assert.Equal(t, int32(errOK), res.Err, "flag 4 through a plain create behaves as a persistent node")
+}
+
+func strVec(e enc, items ...string) enc {
+	e = e.i32(int32(len(items)))
+	for _, it := range items {
+		e = e.str(it)
+	}
+	return e
+}
+
+// scenarioSetWatches2: watches belong to the connection; a client that
+// resumes its session re-registers them with setWatches2, including
+// persistent and recursive ones, and a data watch older than a change fires
+// at once.
+func scenarioSetWatches2(t *testing.T, env *scenarioEnv) {
+	c, _ := connect(t, env.srv.Addr(), 4*time.Second)
+	acl := zk.WorldACL(zk.PermAll)
+	r := env.root
+	_, err := c.Create(r+"/d", []byte("1"), 0, acl)
+	require.NoError(t, err)
+
+	rc, resp := newRawSession(t, env.srv.Addr())
+	res := rc.mustCall(t, opAddWatch, enc(nil).str(r).i32(addWatchPersistentRecursive))
+	require.Equal(t, int32(errOK), res.Err)
+	res = rc.mustCall(t, opGetData, enc(nil).str(r+"/d").boolean(false))
+	require.Equal(t, int32(errOK), res.Err)
+	lastZxid := res.Zxid
+	rc.c.Close()
+
+	// While disconnected: a change to /d.
+	_, err = c.Set(r+"/d", []byte("2"), -1)
+	require.NoError(t, err)
+
+	// Resumed without setWatches: the old connection's watches are gone.
+	rc2, again := resumeRawSession(t, env.srv.Addr(), resp.SessionID, resp.Passwd)
+	require.Equal(t, resp.SessionID, again.SessionID)
+	_, err = c.Create(r+"/a", nil, 0, acl)
+	require.NoError(t, err)
+	rc2.noEvent(t, 300*time.Millisecond)
+
+	// setWatches2: a data watch on /d from before the change fires at once;
+	// the recursive watch on the root is back.
+	body := strVec(strVec(strVec(strVec(strVec(enc(nil).i64(lastZxid), r+"/d"), r+"/missing"), r), nil...), r)
+	res, err = rc2.callXid(-8, opSetWatches2, body)
+	require.NoError(t, err)
+	require.Equal(t, int32(errOK), res.Err, "setWatches2")
+	got := rc2.nextEvent(t, 5*time.Second)
+	env.tr.add("setWatches2 stale data watch", fmt.Sprintf("type=%d path=%s", got.Type, strings.TrimPrefix(got.Path, r)))
+	assert.Equal(t, watchEvent{Type: evNodeDataChanged, State: 3, Path: r + "/d"}, got)
+	// The child watch on the root (set at lastZxid) sees /a was created since.
+	got = rc2.nextEvent(t, 5*time.Second)
+	env.tr.add("setWatches2 stale child watch", fmt.Sprintf("type=%d path=%s", got.Type, strings.TrimPrefix(got.Path, r)))
+	assert.Equal(t, watchEvent{Type: evNodeChildrenChanged, State: 3, Path: r}, got)
+	rc2.noEvent(t, 300*time.Millisecond)
+
+	_, err = c.Create(r+"/missing", nil, 0, acl)
+	require.NoError(t, err)
+	// The exist watch and the recursive watch both match the create, but a
+	// connection gets one notification per change.
+	got = rc2.nextEvent(t, 5*time.Second)
+	env.tr.add("after setWatches2 create", fmt.Sprintf("type=%d path=%s", got.Type, strings.TrimPrefix(got.Path, r)))
+	assert.Equal(t, watchEvent{Type: evNodeCreated, State: 3, Path: r + "/missing"}, got)
+	rc2.noEvent(t, 300*time.Millisecond)
+	_, err = c.Create(r+"/a/deep", nil, 0, acl)
+	require.NoError(t, err)
+	got = rc2.nextEvent(t, 5*time.Second)
+	assert.Equal(t, watchEvent{Type: evNodeCreated, State: 3, Path: r + "/a/deep"}, got, "the recursive watch is back")
+	rc2.noEvent(t, 300*time.Millisecond)
 }
