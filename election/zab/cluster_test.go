@@ -25,6 +25,15 @@ type simNode struct {
 	leader   *Leader
 	learner  *Learner
 	serving  bool
+	inc      int // incarnation: bumped when a role starts or ends, or on a crash
+}
+
+// inflight is a message on a connection between two role incarnations: if
+// either end changed since it was sent, the connection is gone and so is
+// the message (TCP never delivers an old connection's bytes to a new one).
+type inflight struct {
+	Message
+	fromInc, toInc int
 }
 
 func (n *simNode) snapZxid() int64 {
@@ -65,7 +74,7 @@ type cluster struct {
 	v         quorum.Verifier
 	cfg       Config
 	nodes     []*simNode
-	flight    []Message
+	flight    []inflight
 	out       *strings.Builder // nil: silent
 	proposals int
 
@@ -133,7 +142,7 @@ func (c *cluster) follow(id, leader uint64) {
 	n := c.node(id)
 	c.endRole(n)
 	n.reload()
-	f, err := NewLearner(c.config(id), leader, LearnerState{AcceptedEpoch: n.accepted, CurrentEpoch: n.current, LastZxid: n.lastZxid()})
+	f, err := NewLearner(c.config(id), leader, LearnerState{AcceptedEpoch: n.accepted, CurrentEpoch: n.current, LastZxid: n.lastZxid(), SnapshotZxid: n.snapZxid()})
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -141,23 +150,39 @@ func (c *cluster) follow(id, leader uint64) {
 	c.collect(n)
 }
 
+// endRole ends n's role and closes its connections: a learner's leader is
+// told (Leader.Disconnect), a leader's learners lose their connection and
+// give up, as Apache's do when the socket closes.
 func (c *cluster) endRole(n *simNode) {
+	wasLeader, learnerOf := n.leader != nil, uint64(0)
+	if n.learner != nil {
+		learnerOf = n.learner.Leader()
+	}
 	n.leader, n.learner, n.serving = nil, nil, false
+	n.inc++
+	if learnerOf != 0 {
+		if l := c.node(learnerOf); l.leader != nil {
+			l.leader.Disconnect(n.id)
+			c.collect(l)
+		}
+	}
+	if wasLeader {
+		for _, m := range c.nodes {
+			if m.learner != nil && m.learner.Leader() == n.id {
+				c.printf("%d: connection to leader %d closed\n", m.id, n.id)
+				c.endRole(m)
+				m.reload()
+			}
+		}
+	}
 }
 
 func (c *cluster) crash(id uint64) {
 	n := c.node(id)
+	c.printf("%d crashed\n", id)
 	c.endRole(n)
 	n.up = false
 	n.tree = nil
-	var keep []Message
-	for _, m := range c.flight {
-		if m.From != id && m.To != id {
-			keep = append(keep, m)
-		}
-	}
-	c.flight = keep
-	c.printf("%d crashed\n", id)
 }
 
 func (c *cluster) restart(id uint64) {
@@ -194,15 +219,19 @@ func (c *cluster) tick(n *simNode) {
 }
 
 func (c *cluster) deliverOne(i int, drop bool) {
-	m := c.flight[i]
+	fm := c.flight[i]
+	m := fm.Message
 	c.flight = append(c.flight[:i:i], c.flight[i+1:]...)
-	dst := c.node(m.To)
+	dst, src := c.node(m.To), c.node(m.From)
 	switch {
 	case drop:
 		c.printf("%s dropped\n", fmtMsg(m))
 		return
 	case !dst.up:
 		c.printf("%s lost: %d is down\n", fmtMsg(m), m.To)
+		return
+	case dst.inc != fm.toInc || src.inc != fm.fromInc:
+		c.printf("%s lost: connection closed\n", fmtMsg(m))
 		return
 	}
 	c.printf("%s\n", fmtMsg(m))
@@ -388,7 +417,16 @@ func (c *cluster) collect(n *simNode) {
 	for _, note := range rd.Notes {
 		c.printf("%d: %s\n", id, note)
 	}
-	c.flight = append(c.flight, rd.Messages...)
+	for _, m := range rd.Messages {
+		c.flight = append(c.flight, inflight{Message: m, fromInc: n.inc, toInc: c.node(m.To).inc})
+	}
+	for _, lid := range rd.Close {
+		if m := c.node(lid); m.learner != nil && m.learner.Leader() == id {
+			c.printf("%d: connection to leader %d closed\n", lid, id)
+			c.endRole(m)
+			m.reload()
+		}
+	}
 	if rd.Established {
 		n.serving = true
 		if n.leader != nil {
@@ -400,12 +438,12 @@ func (c *cluster) collect(n *simNode) {
 		}
 		c.printf("%d: established\n", id)
 	}
+	c.check()
 	if rd.Lost != nil {
 		c.printf("%d: %v\n", id, rd.Lost)
 		c.endRole(n)
 		n.reload()
 	}
-	c.check()
 }
 
 func prefix(es []Entry, z int64) []Entry {

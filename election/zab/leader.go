@@ -267,12 +267,16 @@ func (l *Leader) onLearnerInfo(from uint64, msg peer.LearnerInfo) {
 func (l *Leader) onAckEpoch(lr *learnerInfo, msg peer.AckEpoch) {
 	lr.ackEpoch = msg
 	lr.phase = phaseEpochAcked
-	if msg.CurrentEpoch != -1 {
-		// StateSummary.isMoreRecentThan(leader's summary)
+	if msg.CurrentEpoch != -1 && !l.epochAcked {
+		// waitForEpochAck: until the epoch is acked by a quorum, a follower
+		// more recent than the leader's state at start
+		// (StateSummary.isMoreRecentThan) is refused. Later joiners are not
+		// checked (Apache returns early once electionFinished).
 		if msg.CurrentEpoch > l.summaryEpoch ||
 			(msg.CurrentEpoch == l.summaryEpoch && msg.LastZxid > l.lastZxid) {
 			l.out.note("leader %d: follower %d is ahead of the leader (epoch %d, zxid %s), dropped", l.cfg.ID, lr.id, msg.CurrentEpoch, FormatZxid(msg.LastZxid))
 			delete(l.learners, lr.id)
+			l.out.rd.Close = append(l.out.rd.Close, lr.id)
 			return
 		}
 		if !lr.observer {
@@ -311,13 +315,18 @@ func (l *Leader) syncLearner(lr *learnerInfo) {
 	peerLast := lr.ackEpoch.LastZxid
 	withOutstanding := !lr.observer
 	var from int64
+	floor, exact := l.floor(peerLast)
 	switch {
-	case peerLast < l.base:
+	case peerLast < l.base || (!exact && floor < lr.ackEpoch.SnapZxid):
 		from = l.committed
 		l.out.send(l.cfg.ID, lr.id, peer.Snap{Zxid: l.committed})
-		l.out.note("leader %d: SNAP at %s to %d (its last zxid %s is behind the committed log, which starts after %s)", l.cfg.ID, FormatZxid(l.committed), lr.id, FormatZxid(peerLast), FormatZxid(l.base))
+		if peerLast < l.base {
+			l.out.note("leader %d: SNAP at %s to %d (its last zxid %s is behind the committed log, which starts after %s)", l.cfg.ID, FormatZxid(l.committed), lr.id, FormatZxid(peerLast), FormatZxid(l.base))
+		} else {
+			l.out.note("leader %d: SNAP at %s to %d (it must drop txns after %s, which its snapshot %s holds)", l.cfg.ID, FormatZxid(l.committed), lr.id, FormatZxid(floor), FormatZxid(lr.ackEpoch.SnapZxid))
+		}
 	default:
-		f, exact := l.floor(peerLast)
+		f := floor
 		from = f
 		if exact {
 			l.out.send(l.cfg.ID, lr.id, peer.Zxid{Kind: peer.TypeDiff, Zxid: l.committed})
@@ -448,6 +457,20 @@ func (l *Leader) tryCommit() {
 	}
 }
 
+// Disconnect tells the leader that the connection to learner id closed
+// (the wiring calls it when the socket fails): the learner is forgotten
+// and its acks of outstanding proposals no longer count.
+func (l *Leader) Disconnect(id uint64) {
+	if _, ok := l.learners[id]; !ok || l.lost {
+		return
+	}
+	delete(l.learners, id)
+	for _, p := range l.outstanding {
+		p.acks.Forget(id)
+	}
+	l.out.note("leader %d: learner %d disconnected", l.cfg.ID, id)
+}
+
 // Tick advances one tickTime: PING to every learner, drop learners silent
 // for too long, step down without a synced quorum (syncLimit) or when the
 // epoch is not established within initLimit.
@@ -465,6 +488,7 @@ func (l *Leader) Tick() {
 		if l.tick-lr.lastHeard > limit {
 			l.out.note("leader %d: no word from learner %d for %d ticks, dropped", l.cfg.ID, id, l.tick-lr.lastHeard)
 			delete(l.learners, id)
+			l.out.rd.Close = append(l.out.rd.Close, id)
 			continue
 		}
 		if lr.phase >= phaseEpochSent {

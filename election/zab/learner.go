@@ -13,6 +13,8 @@ type LearnerState struct {
 	AcceptedEpoch int64
 	CurrentEpoch  int64
 	LastZxid      int64
+	// SnapshotZxid is the zxid of the newest snapshot on disk (0 if none).
+	SnapshotZxid int64
 }
 
 type learnerStage int
@@ -40,6 +42,7 @@ type Learner struct {
 	acceptedEpoch int64
 	currentEpoch  int64
 	newEpoch      int64
+	snapZxid      int64 // newest snapshot on disk
 	lastZxid      int64 // last logged
 	applied       int64 // last applied
 	pending       []Entry
@@ -55,7 +58,7 @@ func NewLearner(cfg Config, leader uint64, st LearnerState) (*Learner, error) {
 		return nil, fmt.Errorf("%w: server %d cannot follow %d (not another voting member)", ErrConfig, cfg.ID, leader)
 	}
 	f := &Learner{cfg: cfg, leader: leader, observer: cfg.Verifier.IsObserver(cfg.ID),
-		acceptedEpoch: st.AcceptedEpoch, currentEpoch: st.CurrentEpoch, lastZxid: st.LastZxid, applied: st.LastZxid}
+		acceptedEpoch: st.AcceptedEpoch, currentEpoch: st.CurrentEpoch, lastZxid: st.LastZxid, applied: st.LastZxid, snapZxid: st.SnapshotZxid}
 	f.out.send(cfg.ID, leader, peer.LearnerInfo{Observer: f.observer, ServerID: cfg.ID, AcceptedEpoch: st.AcceptedEpoch, Version: peer.ProtocolVersion})
 	return f, nil
 }
@@ -110,7 +113,7 @@ func (f *Learner) Step(m Message) {
 		f.out.rd.TruncateTo = nil
 		f.out.rd.Entries = nil
 		f.pending = nil
-		f.lastZxid, f.applied = msg.Zxid, msg.Zxid
+		f.lastZxid, f.applied, f.snapZxid = msg.Zxid, msg.Zxid, msg.Zxid
 	case peer.Txn:
 		f.onTxn(msg)
 	case peer.Opaque:
@@ -141,7 +144,7 @@ func (f *Learner) onLeaderInfo(msg peer.LeaderInfo) {
 		return
 	}
 	f.stage = stageSyncStart
-	f.send(peer.AckEpoch{CurrentEpoch: current, LastZxid: f.lastZxid})
+	f.send(peer.AckEpoch{CurrentEpoch: current, LastZxid: f.lastZxid, SnapZxid: f.snapZxid})
 }
 
 func (f *Learner) onZxid(msg peer.Zxid) {
@@ -153,8 +156,8 @@ func (f *Learner) onZxid(msg peer.Zxid) {
 		}
 		f.stage = stageSync
 		if msg.Kind == peer.TypeTrunc {
-			if msg.Zxid > f.lastZxid {
-				f.giveUp("TRUNC to %s is above our last zxid %s", FormatZxid(msg.Zxid), FormatZxid(f.lastZxid))
+			if msg.Zxid > f.lastZxid || msg.Zxid < f.snapZxid {
+				f.giveUp("TRUNC to %s is outside our log (%s..%s]", FormatZxid(msg.Zxid), FormatZxid(f.snapZxid), FormatZxid(f.lastZxid))
 				return
 			}
 			f.out.rd.TruncateTo = i64(msg.Zxid)

@@ -115,7 +115,7 @@ type Snapshot struct {
 //     Committed entry).
 //  3. Send Messages, in order per recipient.
 //
-// Established and Lost are events: Established means the server may serve
+// Close (leader only) comes after Messages. Established and Lost are events: Established means the server may serve
 // clients (a leader: a quorum acked NEWLEADER; a learner: UPTODATE came);
 // Lost (wrapping ErrLost) means the role ended and the server goes back to
 // LOOKING (fle.Election.Start). Notes are log lines.
@@ -127,9 +127,12 @@ type Ready struct {
 	Entries       []Entry
 	Committed     []Entry
 	Messages      []Message
-	Established   bool
-	Lost          error
-	Notes         []string
+	// Close lists learners whose connection the leader drops (refused, or
+	// silent too long); the wiring closes those sockets after sending.
+	Close       []uint64
+	Established bool
+	Lost        error
+	Notes       []string
 }
 
 type output struct{ rd Ready }
@@ -151,7 +154,7 @@ func (o *output) take() Ready {
 func (o *output) has() bool {
 	r := &o.rd
 	return r.AcceptedEpoch != nil || r.CurrentEpoch != nil || r.Snapshot != nil || r.TruncateTo != nil ||
-		len(r.Entries) > 0 || len(r.Committed) > 0 || len(r.Messages) > 0 || r.Established || r.Lost != nil || len(r.Notes) > 0
+		len(r.Entries) > 0 || len(r.Committed) > 0 || len(r.Messages) > 0 || len(r.Close) > 0 || r.Established || r.Lost != nil || len(r.Notes) > 0
 }
 
 func i64(v int64) *int64 { return &v }

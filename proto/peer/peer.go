@@ -155,11 +155,14 @@ type LeaderInfo struct {
 }
 
 // AckEpoch answers LeaderInfo: the learner's current epoch (-1 when it had
-// already accepted this epoch) and last logged zxid.
+// already accepted this epoch), last logged zxid, and the zxid of its newest
+// snapshot (txns at or below it cannot be truncated: the leader sends a
+// SNAP instead of a TRUNC below it).
 type AckEpoch struct {
 	_struct      struct{} `codec:",toarray"` //nolint:unused
 	CurrentEpoch int64
 	LastZxid     int64
+	SnapZxid     int64
 }
 
 // Zxid is the message of every type that carries only a zxid: ACK, COMMIT,

@@ -15,7 +15,7 @@ func samples() []Msg {
 		LearnerInfo{ServerID: 2, AcceptedEpoch: 4, Version: ProtocolVersion},
 		LearnerInfo{Observer: true, ServerID: 6, AcceptedEpoch: 4, Version: ProtocolVersion},
 		LeaderInfo{NewEpoch: 5, Version: ProtocolVersion},
-		AckEpoch{CurrentEpoch: -1, LastZxid: 4<<32 | 17},
+		AckEpoch{CurrentEpoch: -1, LastZxid: 4<<32 | 17, SnapZxid: 4<<32 | 2},
 		Zxid{Kind: TypeAck, Zxid: 5<<32 | 1},
 		Zxid{Kind: TypeCommit, Zxid: 5<<32 | 1},
 		Zxid{Kind: TypeDiff, Zxid: 5 << 32},
