@@ -83,10 +83,12 @@ func TestSessionExpiryRemovesEphemerals(t *testing.T) {
 
 func TestPingsKeepSessionAlive(t *testing.T) {
 	s := startServer(t, testConfig(t))
-	r, _ := newSession(t, s, 300)
+	r, rsp := newSession(t, s, 1000)
+	require.Equal(t, int32(1000), rsp.TimeOut)
 	rh, _ := r.call(1, jute.OpCreate, &jute.CreateRequest{Path: "/alive", ACL: jute.OpenACLUnsafe, Flags: jute.FlagEphemeral})
 	require.Equal(t, jute.ErrOK, rh.Err)
-	for i := 0; i < 10; i++ {
+	// 2.5 timeouts of pings every 100ms (robust to a loaded machine).
+	for i := 0; i < 25; i++ {
 		time.Sleep(100 * time.Millisecond)
 		rh, _ := r.call(jute.XidPing, jute.OpPing, nil)
 		require.Equal(t, jute.XidPing, rh.Xid)
