@@ -1153,7 +1153,8 @@ func scenarioRawOps(t *testing.T, env *scenarioEnv) {
 	require.NoError(t, err)
 	sort.Strings(kids)
 	tr.add("/zookeeper children", strings.Join(kids, ","))
-	assert.Equal(t, []string{"config", "quota"}, kids)
+	// (edge_cases may add a node here meanwhile.)
+	assert.Subset(t, kids, []string{"config", "quota"})
 }
 
 // scenarioEdgeCases sends odd but well-formed requests and pins Apache's
