@@ -114,3 +114,43 @@ func walk(t *testing.T, tr *tree.Tree) []string {
 	}))
 	return out
 }
+
+// FuzzHandshake feeds arbitrary first frames (the ConnectRequest) through
+// decoding and session setup: no panic, and the reply (if any) is a
+// well-formed ConnectResponse whose timeout is 0 or within the bounds.
+func FuzzHandshake(f *testing.F) {
+	valid := jute.Marshal(&jute.ConnectRequest{TimeOut: 4000, Passwd: make([]byte, 16), HasReadOnly: true})
+	f.Add(valid)
+	f.Add(valid[:len(valid)-1])
+	f.Add(valid[:10])
+	f.Add([]byte{})
+	f.Add(jute.Marshal(&jute.ConnectRequest{TimeOut: 1, SessionID: 42, Passwd: []byte("x"), LastZxidSeen: 7}))
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		s, _ := newCore(t)
+		var req jute.ConnectRequest
+		d := jute.NewDecoder(frame)
+		d.Max = s.maxBuffer
+		req.Decode(d)
+		if d.Err() != nil {
+			return
+		}
+		c := &conn{id: 2, s: s, log: zerolog.Nop(), wake: make(chan struct{}, 1), done: make(chan struct{}),
+			stop: make(chan struct{}), drained: make(chan struct{}, 1), lastCxid: -1, latMin: -1}
+		s.handleConnect(c, &req)
+		pending := append([]pendingOut(nil), s.pending...)
+		s.commit()
+		require.NoError(t, s.fatal)
+		for _, p := range pending {
+			if p.m.buf == nil {
+				continue
+			}
+			var rsp jute.ConnectResponse
+			require.NoError(t, jute.Unmarshal(p.m.buf[4:], &rsp))
+			if rsp.TimeOut != 0 {
+				require.GreaterOrEqual(t, rsp.TimeOut, s.minTimeout)
+				require.LessOrEqual(t, rsp.TimeOut, s.maxTimeout)
+			}
+			require.Len(t, rsp.Passwd, 16)
+		}
+	})
+}
