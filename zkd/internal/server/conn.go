@@ -57,6 +57,7 @@ type conn struct {
 	sent     atomic.Int64
 	queued   atomic.Int64
 	inflight atomic.Int64 // requests posted to the owner and not yet handled
+	active   atomic.Int64 // ms since epoch of the last frame received (dump's connection expiry)
 }
 
 type outMsg struct {
@@ -71,6 +72,7 @@ func newConn(s *Server, id int64, nc net.Conn) *conn {
 		done: make(chan struct{}), stop: make(chan struct{}), drained: make(chan struct{}, 1), lastCxid: -1, latMin: -1,
 		establish: time.Now().UnixMilli()}
 	c.log = s.log.With().Str("remote", remote).Int64("conn", id).Logger()
+	c.active.Store(c.establish)
 	c.auth = []jute.ID{{Scheme: "ip", ID: ip}}
 	return c
 }
@@ -212,6 +214,7 @@ func (c *conn) reader() {
 		}
 		c.received.Add(1)
 		c.s.stats.received.Add(1)
+		c.active.Store(time.Now().UnixMilli())
 		if first {
 			first = false
 			var req jute.ConnectRequest

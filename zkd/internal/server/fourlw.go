@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"os"
+	"os/user"
 	"runtime"
 	"strconv"
 	"strings"
@@ -189,9 +190,32 @@ func (s *Server) dump() fourlw.Dump {
 	for _, ss := range s.sessions.All() {
 		buckets[ss.ExpireAt] = append(buckets[ss.ExpireAt], ss.ID)
 	}
-	d := fourlw.Dump{Ephemerals: s.tree.EphemeralsBySession(), HasConnections: false}
+	d := fourlw.Dump{Ephemerals: s.tree.EphemeralsBySession(), HasConnections: true}
 	for at, ids := range buckets {
 		d.Sessions = append(d.Sessions, fourlw.SessionBucket{Expire: time.UnixMilli(at), Sessions: ids})
+	}
+	// NIOServerCnxnFactory's connection expiry queue: a connection expires
+	// its session timeout after its last packet (the sessionless timeout
+	// before the handshake), in buckets of tickTime.
+	s.connMu.Lock()
+	all := make([]*conn, 0, len(s.allConns))
+	for _, c := range s.allConns {
+		all = append(all, c)
+	}
+	s.connMu.Unlock()
+	tick := s.tick.Milliseconds()
+	byAt := map[int64][]fourlw.DumpConn{}
+	for _, c := range all {
+		timeout := s.HandshakeTimeout.Milliseconds()
+		var sid int64
+		if c.session != 0 && !c.gone {
+			timeout, sid = int64(c.timeout), c.session
+		}
+		at := (c.active.Load()+timeout)/tick*tick + tick
+		byAt[at] = append(byAt[at], fourlw.DumpConn{Addr: c.remote, SessionID: sid})
+	}
+	for at, cs := range byAt {
+		d.Connections = append(d.Connections, fourlw.ConnBucket{Expire: time.UnixMilli(at), Conns: cs})
 	}
 	return d
 }
@@ -204,6 +228,21 @@ func portOf(addr string) int {
 
 func (s *Server) environment() []fourlw.KV {
 	wd, _ := os.Getwd()
+	osVersion := ""
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		osVersion = strings.TrimSpace(string(b))
+	}
+	userName, home := os.Getenv("USER"), os.Getenv("HOME")
+	if u, err := user.Current(); err == nil {
+		userName, home = u.Username, u.HomeDir
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	mb := func(b uint64) string { return strconv.FormatUint(b>>20, 10) + "MB" }
+	osName := runtime.GOOS
+	if osName == "linux" {
+		osName = "Linux" // Java's os.name
+	}
 	return []fourlw.KV{
 		{Key: "zookeeper.version", Value: Version},
 		{Key: "host.name", Value: hostname()},
@@ -214,15 +253,15 @@ func (s *Server) environment() []fourlw.KV {
 		{Key: "java.library.path", Value: ""},
 		{Key: "java.io.tmpdir", Value: os.TempDir()},
 		{Key: "java.compiler", Value: "<NA>"},
-		{Key: "os.name", Value: runtime.GOOS},
+		{Key: "os.name", Value: osName},
 		{Key: "os.arch", Value: runtime.GOARCH},
-		{Key: "os.version", Value: ""},
-		{Key: "user.name", Value: os.Getenv("USER")},
-		{Key: "user.home", Value: os.Getenv("HOME")},
+		{Key: "os.version", Value: osVersion},
+		{Key: "user.name", Value: userName},
+		{Key: "user.home", Value: home},
 		{Key: "user.dir", Value: wd},
-		{Key: "os.memory.free", Value: "0MB"},
-		{Key: "os.memory.max", Value: "0MB"},
-		{Key: "os.memory.total", Value: "0MB"},
+		{Key: "os.memory.free", Value: mb(ms.HeapIdle)},
+		{Key: "os.memory.max", Value: mb(ms.Sys)},
+		{Key: "os.memory.total", Value: mb(ms.HeapSys)},
 	}
 }
 

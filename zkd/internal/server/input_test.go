@@ -173,6 +173,8 @@ func TestFourLetterWords(t *testing.T) {
 	dump := fourLetter(t, s, "dump")
 	assert.Contains(t, dump, "Sessions with Ephemerals (1):")
 	assert.Contains(t, dump, "\t/x\n")
+	assert.Contains(t, dump, "Connections Sets (")
+	assert.Regexp(t, `\tip: /127\.0\.0\.1:\d+ sessionId: 0x1[0-9a-f]+\n`, dump)
 	assert.Contains(t, fourLetter(t, s, "conf"), "tickTime=100\n")
 	assert.Contains(t, fourLetter(t, s, "envi"), "Environment:\n")
 	assert.Contains(t, fourLetter(t, s, "dirs"), "datadir_size: ")
