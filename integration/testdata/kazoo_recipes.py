@@ -76,20 +76,30 @@ def crud(zk):
     ok("crud")
 
 
+def wait_for(cond, what, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return
+        time.sleep(0.02)
+    expect(False, what)
+
+
 def watches(zk):
     got = []
-    ev = threading.Event()
 
+    # DataWatch reports the latest value, so each step waits for its value
+    # before making the next change.
     @zk.DataWatch(ROOT + "/w")
     def watch(data, stat):
         got.append(data)
-        if len(got) >= 3:
-            ev.set()
 
+    wait_for(lambda: got == [None], "data watch first call %r" % got)
     zk.create(ROOT + "/w", b"1")
+    wait_for(lambda: got[-1:] == [b"1"], "data watch after create saw %r" % got)
     zk.set(ROOT + "/w", b"2")
-    expect(ev.wait(10), "data watch saw %r" % got)
-    expect(got[:3] == [None, b"1", b"2"], "data watch saw %r" % got)
+    wait_for(lambda: got[-1:] == [b"2"], "data watch after set saw %r" % got)
+    expect(got == [None, b"1", b"2"], "data watch saw %r" % got)
     kids = []
     kev = threading.Event()
 
