@@ -217,3 +217,66 @@ func TestDataDirInterop(t *testing.T) {
 		})
 	}
 }
+
+// TestDataDirInteropAfterKill9: the dataDir one server leaves after kill -9
+// in the middle of a write stream (preallocated log tail, maybe a snapshot
+// being written) opens in the other server with every acknowledged write.
+func TestDataDirInteropAfterKill9(t *testing.T) {
+	for _, dir := range []struct{ from, to string }{{kindApache, kindZkd}, {kindZkd, kindApache}} {
+		t.Run(dir.from+"_to_"+dir.to, func(t *testing.T) {
+			t.Parallel()
+			dataDir := filepath.Join(t.TempDir(), "data")
+			writer := StartServer(t, dir.from, ServerOptions{DataDir: dataDir, SnapCount: 50})
+			c, _ := connect(t, writer.Addr(), 4*time.Second)
+			_, err := c.Create("/k9", nil, 0, zk.WorldACL(zk.PermAll))
+			require.NoError(t, err)
+			var mu sync.Mutex
+			var acked []string
+			var wg sync.WaitGroup
+			stop := make(chan struct{})
+			for w := 0; w < 4; w++ {
+				wg.Add(1)
+				go func(w int) {
+					defer wg.Done()
+					for i := 0; ; i++ {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						p := fmt.Sprintf("/k9/w%d-%05d", w, i)
+						if _, err := c.Create(p, []byte(p), 0, zk.WorldACL(zk.PermAll)); err != nil {
+							return
+						}
+						mu.Lock()
+						acked = append(acked, p)
+						mu.Unlock()
+					}
+				}(w)
+			}
+			time.Sleep(800 * time.Millisecond)
+			writer.Kill()
+			close(stop)
+			wg.Wait()
+			c.Close()
+			require.Greater(t, len(acked), 50, "too few writes before the kill to prove anything")
+
+			reader := StartServer(t, dir.to, ServerOptions{DataDir: dataDir})
+			r, _ := connect(t, reader.Addr(), 4*time.Second)
+			kids, _, err := r.Children("/k9")
+			require.NoError(t, err)
+			have := map[string]bool{}
+			for _, k := range kids {
+				have["/k9/"+k] = true
+			}
+			var missing []string
+			for _, p := range acked {
+				if !have[p] {
+					missing = append(missing, p)
+				}
+			}
+			assert.Empty(t, missing, "%s lost %d of %d writes %s acknowledged before kill -9", dir.to, len(missing), len(acked), dir.from)
+			t.Logf("%d acknowledged, %d present", len(acked), len(kids))
+		})
+	}
+}
