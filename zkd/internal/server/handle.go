@@ -151,9 +151,10 @@ func (s *Server) handleRequest(c *conn, h jute.RequestHeader, body []byte, at ti
 		s.handleAuth(c, h, body)
 		return
 	case jute.OpSASL:
-		c.log.Warn().Msg("SASL authentication is not supported by zkd; closing connection")
-		s.reply(c, h.Xid, 0, jute.ErrAuthFailed, nil)
-		s.sendClose(c)
+		// No SASL mechanism is configured: Apache answers with an empty
+		// (null) SASL token and err 0, and the session stays unauthenticated.
+		c.log.Warn().Msg("SASL packet received but zkd has no SASL mechanism; replying with an empty token")
+		s.reply(c, h.Xid, 0, 0, &saslResponse{})
 		return
 	}
 	if !knownOp(h.Type) {
@@ -170,15 +171,16 @@ func (s *Server) handleRequest(c *conn, h jute.RequestHeader, body []byte, at ti
 		return
 	}
 	defer func() { s.updateStats(c, h, s.tree.LastZxid(), at) }()
-	if h.Type == jute.OpReconfig {
+	switch h.Type {
+	case jute.OpReconfig:
 		// Standalone zkd runs with reconfigEnabled=false: Apache's prep logs an
 		// error txn and answers ReconfigDisabled.
-		zxid := s.tree.LastZxid() + 1
-		e := &jute.TxnEntry{Header: jute.TxnHeader{ClientID: c.session, Cxid: h.Xid, Zxid: zxid, Time: s.nowMs(), Type: jute.OpError},
-			Txn: &jute.ErrorTxn{Err: jute.ErrReconfigDisabled}}
-		s.tree.Apply(e)
-		s.appendTxn(e)
-		s.reply(c, h.Xid, zxid, jute.ErrReconfigDisabled, nil)
+		s.errorTxn(c, h, jute.ErrReconfigDisabled)
+		return
+	case jute.OpDeleteContainer:
+		// Apache reads the path of a client's deleteContainer from the whole
+		// packet buffer (header included), so it always fails validation.
+		s.errorTxn(c, h, jute.ErrBadArguments)
 		return
 	}
 	if tree.IsWrite(h.Type) {
@@ -188,6 +190,17 @@ func (s *Server) handleRequest(c *conn, h jute.RequestHeader, body []byte, at ti
 	s.handleRead(c, h, body, auth)
 }
 
+// errorTxn logs an ErrorTxn for a write Apache rejects in prep and replies
+// with its code: the request consumes a zxid, as in Apache.
+func (s *Server) errorTxn(c *conn, h jute.RequestHeader, code jute.Err) {
+	zxid := s.tree.LastZxid() + 1
+	e := &jute.TxnEntry{Header: jute.TxnHeader{ClientID: c.session, Cxid: h.Xid, Zxid: zxid, Time: s.nowMs(), Type: jute.OpError},
+		Txn: &jute.ErrorTxn{Err: code}}
+	s.tree.Apply(e)
+	s.appendTxn(e)
+	s.reply(c, h.Xid, zxid, code, nil)
+}
+
 func knownOp(op jute.Op) bool {
 	switch op {
 	case jute.OpCreate, jute.OpDelete, jute.OpExists, jute.OpGetData, jute.OpSetData, jute.OpGetACL,
@@ -195,7 +208,7 @@ func knownOp(op jute.Op) bool {
 		jute.OpMulti, jute.OpCreate2, jute.OpCheckWatches, jute.OpRemoveWatches, jute.OpCreateContainer,
 		jute.OpCreateTTL, jute.OpMultiRead, jute.OpSetWatches, jute.OpGetEphemerals,
 		jute.OpGetAllChildrenNumber, jute.OpSetWatches2, jute.OpAddWatch, jute.OpWhoAmI, jute.OpCloseSession,
-		jute.OpReconfig:
+		jute.OpReconfig, jute.OpDeleteContainer:
 		return true
 	}
 	return false
@@ -264,15 +277,19 @@ func (s *Server) handleWrite(c *conn, h jute.RequestHeader, body []byte, auth tr
 		s.sendClose(c)
 		return
 	}
-	if err := decode(body, rec, s.maxBuffer); err != nil {
+	err := decode(body, rec, s.maxBuffer)
+	if m, ok := rec.(*tree.MultiRequest); ok && err == nil {
+		for _, op := range m.Ops {
+			if !tree.IsMultiWriteOp(op.Op) {
+				err = fmt.Errorf("invalid type of op %d in multi", int32(op.Op))
+				break
+			}
+		}
+	}
+	if err != nil {
 		c.log.Warn().Err(err).Str("op", h.Type.String()).Msg("malformed request body; replying MarshallingError")
 		// Apache still consumes a zxid for a write it cannot parse.
-		zxid := s.tree.LastZxid() + 1
-		e := &jute.TxnEntry{Header: jute.TxnHeader{ClientID: c.session, Cxid: h.Xid, Zxid: zxid, Time: s.nowMs(), Type: jute.OpError},
-			Txn: &jute.ErrorTxn{Err: jute.ErrMarshallingError}}
-		s.tree.Apply(e)
-		s.appendTxn(e)
-		s.reply(c, h.Xid, zxid, jute.ErrMarshallingError, nil)
+		s.errorTxn(c, h, jute.ErrMarshallingError)
 		return
 	}
 	req.Body = rec
@@ -438,6 +455,10 @@ func (s *Server) handleRead(c *conn, h jute.RequestHeader, body []byte, auth tre
 			bad(err)
 			return
 		}
+		if r.Type < jute.WatcherChildren || r.Type > jute.WatcherAny {
+			bad(fmt.Errorf("invalid watcher type %d", r.Type))
+			return
+		}
 		var ok bool
 		if h.Type == jute.OpCheckWatches {
 			ok = s.tree.Watches.Contains(r.Path, c.id, r.Type)
@@ -496,7 +517,12 @@ func (s *Server) handleRead(c *conn, h jute.RequestHeader, body []byte, auth tre
 					res = append(res, opResult{typ: jute.OpGetChildren, children: kids})
 				}
 			default:
-				bad(fmt.Errorf("invalid type of readOp %d", int32(op.Op)))
+				// FinalRequestProcessor has already built the MultiResponse
+				// when it meets the bad op: the reply carries err -5 and the
+				// results so far.
+				c.log.Warn().Int32("type", int32(op.Op)).Msg("invalid type of readOp in multiRead; replying MarshallingError")
+				h2 := jute.ReplyHeader{Xid: h.Xid, Zxid: zxid, Err: jute.ErrMarshallingError}
+				s.send(c, frame(&h2, &multiResponse{results: res}))
 				return
 			}
 		}
@@ -619,3 +645,9 @@ func (m *multiResponse) Decode(d *jute.Decoder) {
 		m.results = append(m.results, r)
 	}
 }
+
+// saslResponse is SetSASLResponse with a null token.
+type saslResponse struct{ Token []byte }
+
+func (r *saslResponse) Encode(e *jute.Encoder) { e.Buffer(r.Token) }
+func (r *saslResponse) Decode(d *jute.Decoder) { r.Token = d.Buffer() }

@@ -162,6 +162,39 @@ func TestEveryOpcode(t *testing.T) {
 	rh, _ = call(jute.OpReconfig, &jute.PathRequest{Path: ""})
 	assert.Equal(t, jute.ErrReconfigDisabled, rh.Err)
 
+	// Behaviours checked against Apache 3.8.0 with a raw client:
+	// createContainer makes a container whatever the flags.
+	rh, _ = call(jute.OpCreateContainer, &jute.CreateRequest{Path: "/cf", ACL: jute.OpenACLUnsafe, Flags: 0})
+	require.Equal(t, jute.ErrOK, rh.Err)
+	var cf int64
+	s.do(func() { cf = s.tree.Get("/cf").Stat.EphemeralOwner })
+	assert.Equal(t, tree.ContainerOwner, cf)
+	// create with the container flag makes a persistent node.
+	rh, _ = call(jute.OpCreate, &jute.CreateRequest{Path: "/pf", ACL: jute.OpenACLUnsafe, Flags: jute.FlagContainer})
+	require.Equal(t, jute.ErrOK, rh.Err)
+	s.do(func() { cf = s.tree.Get("/pf").Stat.EphemeralOwner })
+	assert.Equal(t, int64(0), cf)
+	// A bad watcher type is a MarshallingError.
+	rh, _ = call(jute.OpCheckWatches, &jute.PathTypeRequest{Path: "/p", Type: 9})
+	assert.Equal(t, jute.ErrMarshallingError, rh.Err)
+	// A read op inside multi: MarshallingError at the multi level, a zxid consumed.
+	rh, b = call(jute.OpMulti, &tree.MultiRequest{Ops: []tree.MultiOp{{Op: jute.OpGetData, Body: &jute.PathWatchRequest{Path: "/p"}}}})
+	assert.Equal(t, jute.ErrMarshallingError, rh.Err)
+	assert.Empty(t, b)
+	rh2, _ := call(jute.OpExists, &jute.PathWatchRequest{Path: "/p"})
+	assert.Equal(t, rh.Zxid, rh2.Zxid, "the failed multi was logged as an error txn")
+	// A write op inside multiRead: err -5 with the (empty) results so far.
+	rh, b = call(jute.OpMultiRead, &tree.MultiRequest{Ops: []tree.MultiOp{{Op: jute.OpCreate, Body: &jute.CreateRequest{Path: "/m", ACL: jute.OpenACLUnsafe}}}})
+	assert.Equal(t, jute.ErrMarshallingError, rh.Err)
+	assert.Equal(t, []byte{0xff, 0xff, 0xff, 0xff, 1, 0xff, 0xff, 0xff, 0xff}, b)
+	// A client's deleteContainer always fails validation in Apache.
+	rh, _ = call(jute.OpDeleteContainer, &jute.PathRequest{Path: "/cf"})
+	assert.Equal(t, jute.ErrBadArguments, rh.Err)
+	// SASL without a mechanism: err 0 and a null token; the session goes on.
+	rh, b = r.call(50, jute.OpSASL, &jute.PathRequest{Path: ""})
+	assert.Equal(t, jute.ErrOK, rh.Err)
+	assert.Equal(t, []byte{0xff, 0xff, 0xff, 0xff}, b)
+
 	rh, _ = call(jute.OpCloseSession, nil)
 	assert.Equal(t, jute.ErrOK, rh.Err)
 	_ = rsp

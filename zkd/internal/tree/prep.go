@@ -75,6 +75,16 @@ func NewRequestBody(op jute.Op) jute.Record {
 	return nil
 }
 
+// IsMultiWriteOp reports whether op may appear inside a multi (write) request.
+func IsMultiWriteOp(op jute.Op) bool {
+	switch op {
+	case jute.OpCreate, jute.OpCreate2, jute.OpCreateTTL, jute.OpCreateContainer, jute.OpDelete,
+		jute.OpSetData, jute.OpCheck:
+		return true
+	}
+	return false
+}
+
 // IsWrite reports whether op produces a transaction.
 func IsWrite(op jute.Op) bool {
 	switch op {
@@ -371,10 +381,10 @@ func (t *Tree) prepCreate(op jute.Op, cr *jute.CreateRequest, req *Request) (jut
 	}
 	newCversion := parent.Stat.Cversion + 1
 	switch {
-	case op == jute.OpCreateContainer || flags == jute.FlagContainer:
-		if op != jute.OpCreateContainer || flags != jute.FlagContainer {
-			return nil, jute.ErrBadArguments
-		}
+	case op == jute.OpCreateContainer:
+		// The opcode decides, as in pRequest2TxnCreate: createContainer makes
+		// a container whatever the flags; create with the container flag
+		// makes a plain persistent node.
 		return &jute.CreateContainerTxn{Path: path, Data: cr.Data, ACL: acl, ParentCVersion: newCversion}, nil
 	case op == jute.OpCreateTTL:
 		return &jute.CreateTTLTxn{Path: path, Data: cr.Data, ACL: acl, ParentCVersion: newCversion, TTL: ttl}, nil
