@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	"mqstack/proto/jute"
 	"mqstack/zkd/internal/tree"
@@ -484,7 +486,7 @@ func (s *Server) handleRead(c *conn, h jute.RequestHeader, body []byte, auth tre
 		s.reply(c, h.Xid, zxid, 0, &jute.ErrorResponse{Err: 0})
 	case jute.OpWhoAmI:
 		infos := make([]jute.ClientInfo, 0, len(c.auth))
-		for _, id := range c.auth {
+		for _, id := range javaSetOrder(c.auth) {
 			user := id.ID
 			if id.Scheme == "digest" {
 				user, _, _ = strings.Cut(user, ":")
@@ -651,3 +653,43 @@ type saslResponse struct{ Token []byte }
 
 func (r *saslResponse) Encode(e *jute.Encoder) { e.Buffer(r.Token) }
 func (r *saslResponse) Decode(d *jute.Decoder) { r.Token = d.Buffer() }
+
+// javaSetOrder returns ids in the iteration order of the Java hash set
+// Apache keeps a connection's auth info in (hash of jute Id: 37*(37*17 +
+// scheme.hashCode()) + id.hashCode(), spread h^(h>>>16), buckets of a table
+// of 16 — 32, 64... past 0.75 load — in insertion order within a bucket).
+func javaSetOrder(ids []jute.ID) []jute.ID {
+	n := 16
+	for len(ids) > n*3/4 {
+		n *= 2
+	}
+	type item struct {
+		id     jute.ID
+		bucket int
+		seq    int
+	}
+	items := make([]item, len(ids))
+	for i, id := range ids {
+		h := 17
+		h = int(int32(37*int32(h) + javaStringHash(id.Scheme)))
+		h = int(int32(37*int32(h) + javaStringHash(id.ID)))
+		u := uint32(int32(h))
+		u ^= u >> 16
+		items[i] = item{id: id, bucket: int(u) & (n - 1), seq: i}
+	}
+	sort.SliceStable(items, func(a, b int) bool { return items[a].bucket < items[b].bucket })
+	out := make([]jute.ID, len(items))
+	for i, it := range items {
+		out[i] = it.id
+	}
+	return out
+}
+
+// javaStringHash is String.hashCode over UTF-16 code units.
+func javaStringHash(s string) int32 {
+	var h int32
+	for _, u := range utf16.Encode([]rune(s)) {
+		h = 31*h + int32(u)
+	}
+	return h
+}

@@ -199,3 +199,25 @@ func TestEveryOpcode(t *testing.T) {
 	assert.Equal(t, jute.ErrOK, rh.Err)
 	_ = rsp
 }
+
+// TestApacheEncodingDetails pins details checked byte for byte against
+// Apache 3.8.0 with a raw client.
+func TestApacheEncodingDetails(t *testing.T) {
+	s := startServer(t, testConfig(t))
+	r, _ := newSession(t, s, 2000)
+	rh, _ := r.call(1, jute.OpCreate, &jute.CreateRequest{Path: "/null", Data: nil, ACL: jute.OpenACLUnsafe})
+	require.Equal(t, jute.ErrOK, rh.Err)
+	rh, b := r.call(2, jute.OpGetData, &jute.PathWatchRequest{Path: "/null"})
+	require.Equal(t, jute.ErrOK, rh.Err)
+	assert.Equal(t, []byte{0xff, 0xff, 0xff, 0xff}, b[:4], "null data stays null (-1)")
+	rh, _ = r.call(3, jute.OpCreate, &jute.CreateRequest{Path: "/empty", Data: []byte{}, ACL: jute.OpenACLUnsafe})
+	require.Equal(t, jute.ErrOK, rh.Err)
+	_, b = r.call(4, jute.OpGetData, &jute.PathWatchRequest{Path: "/empty"})
+	assert.Equal(t, []byte{0, 0, 0, 0}, b[:4])
+
+	// whoAmI lists ids in Java hash-set order (Apache printed digest first here).
+	ip := jute.ID{Scheme: "ip", ID: "127.0.0.1"}
+	dg := jute.ID{Scheme: "digest", ID: "nocolon:" + digestOf("nocolon")}
+	assert.Equal(t, []jute.ID{dg, ip}, javaSetOrder([]jute.ID{ip, dg}))
+	assert.Equal(t, int32(3556653), javaStringHash("text"))
+}

@@ -261,9 +261,7 @@ func (t *Tree) createNode(path string, data []byte, acl []jute.ACL, owner int64,
 		parent.Stat.Cversion = parentCVersion
 		parent.Stat.Pzxid = zxid
 	}
-	if data == nil {
-		data = []byte{}
-	}
+	// Data is kept as sent: a null buffer stays null (getData answers -1).
 	n := &Node{
 		Data: data,
 		ACL:  t.acls.convert(acl),
@@ -350,9 +348,6 @@ func (t *Tree) setData(path string, data []byte, version int32, zxid, time int64
 		return nil, jute.ErrNoNode
 	}
 	oldData, oldStat := n.Data, n.Stat
-	if data == nil {
-		data = []byte{}
-	}
 	n.Data = data
 	n.Stat.Mtime = time
 	n.Stat.Mzxid = zxid
@@ -660,7 +655,7 @@ var ErrSnapshot = errors.New("tree: invalid snapshot")
 func (l *Loader) Node(path string, dn *jute.DataNode) error {
 	t := l.t
 	if path == "" || path == "/" {
-		t.nodes["/"] = &Node{Data: nonNil(dn.Data), ACL: dn.ACL, Stat: dn.Stat, children: map[string]struct{}{}}
+		t.nodes["/"] = &Node{Data: dn.Data, ACL: dn.ACL, Stat: dn.Stat, children: map[string]struct{}{}}
 		return nil
 	}
 	parentPath, name := Split(path)
@@ -669,7 +664,7 @@ func (l *Loader) Node(path string, dn *jute.DataNode) error {
 		return fmt.Errorf("%w: node %q has no parent", ErrSnapshot, path)
 	}
 	parent.children[name] = struct{}{}
-	t.nodes[path] = &Node{Data: nonNil(dn.Data), ACL: dn.ACL, Stat: dn.Stat, children: map[string]struct{}{}}
+	t.nodes[path] = &Node{Data: dn.Data, ACL: dn.ACL, Stat: dn.Stat, children: map[string]struct{}{}}
 	t.acls.retain(dn.ACL)
 	t.indexOwner(path, dn.Stat.EphemeralOwner)
 	return nil
@@ -682,11 +677,4 @@ func (l *Loader) Tree() (*Tree, error) {
 	}
 	l.t.addSystemNodes()
 	return l.t, nil
-}
-
-func nonNil(b []byte) []byte {
-	if b == nil {
-		return []byte{}
-	}
-	return b
 }
