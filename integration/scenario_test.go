@@ -1150,6 +1150,22 @@ func scenarioRawOps(t *testing.T, env *scenarioEnv) {
 		[]int64{czxid, mzxid, pzxid, int64(version), int64(cversion), int64(aversion), owner, int64(dlen), int64(nkids)}, "create2 stat")
 	tr.add("create2 reply zxid equals czxid", res.Zxid == czxid)
 
+	// Null data stays null (length -1 on the wire); empty data stays empty.
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want int32
+	}{{"null", nil, -1}, {"empty", []byte{}, 0}} {
+		res = rc.mustCall(t, opCreate, createBody(r+"/data-"+tc.name, tc.data, 0))
+		require.Equal(t, int32(errOK), res.Err)
+		res = rc.mustCall(t, opGetData, enc(nil).str(r+"/data-"+tc.name).boolean(false))
+		require.Equal(t, int32(errOK), res.Err)
+		d := &dec{b: res.Body}
+		n := d.i32()
+		tr.add("getData length of "+tc.name+" data", n)
+		assert.Equal(t, tc.want, n, "%s data read back", tc.name)
+	}
+
 	// The /zookeeper system subtree.
 	kids, _, err := c.Children("/zookeeper")
 	require.NoError(t, err)
