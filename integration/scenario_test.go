@@ -161,6 +161,7 @@ var scenarios = []scenario{
 	{"raw_ops", scenarioRawOps},
 	{"edge_cases", scenarioEdgeCases},
 	{"set_watches2", scenarioSetWatches2},
+	{"children_order", scenarioChildrenOrder},
 }
 
 func TestScenarios(t *testing.T) {
@@ -1302,4 +1303,24 @@ func scenarioSetWatches2(t *testing.T, env *scenarioEnv) {
 	got = rc2.nextEvent(t, 5*time.Second)
 	assert.Equal(t, watchEvent{Type: evNodeCreated, State: 3, Path: r + "/a/deep"}, got, "the recursive watch is back")
 	rc2.noEvent(t, 300*time.Millisecond)
+}
+
+// scenarioChildrenOrder records the order getChildren returns. Apache does
+// not sort (the order is its HashSet's) and zkCli's ls prints it as is, so
+// compare/children_order holds zkd to the same order; the scenario itself
+// only checks the set.
+func scenarioChildrenOrder(t *testing.T, env *scenarioEnv) {
+	c, _ := connect(t, env.srv.Addr(), 4*time.Second)
+	var want []string
+	for _, name := range []string{"broker-1", "zeta", "a", "topics", "controller", "ids", "k00", "k17", "k42", "seq-0000000010", "seq-0000000009", "Z", "_x", "0"} {
+		_, err := c.Create(env.root+"/"+name, nil, 0, zk.WorldACL(zk.PermAll))
+		require.NoError(t, err)
+		want = append(want, name)
+	}
+	kids, _, err := c.Children(env.root)
+	require.NoError(t, err)
+	env.tr.add("children order", strings.Join(kids, ","))
+	sort.Strings(kids)
+	sort.Strings(want)
+	assert.Equal(t, want, kids)
 }
