@@ -2,6 +2,7 @@ package integration
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,6 +144,27 @@ func TestWatchFanOut(t *testing.T) {
 			out, err := fourLetter(srv.Addr(), "wchs", 5*time.Second)
 			require.NoError(t, err)
 			assert.Contains(t, out, "Total watches:0", "fired watches are gone from the server")
+
+			// Watches of closed sessions are dropped too.
+			var closers []*zk.Conn
+			for i := 0; i < 5; i++ {
+				c, _ := connect(t, srv.Addr(), 4*time.Second)
+				_, _, _, err := c.GetW("/fan")
+				require.NoError(t, err)
+				_, _, _, err = c.ExistsW(fmt.Sprintf("/fan/none%d", i))
+				require.NoError(t, err)
+				closers = append(closers, c)
+			}
+			out, err = fourLetter(srv.Addr(), "wchs", 5*time.Second)
+			require.NoError(t, err)
+			assert.Contains(t, out, "Total watches:10")
+			for _, c := range closers {
+				c.Close()
+			}
+			require.Eventually(t, func() bool {
+				out, err := fourLetter(srv.Addr(), "wchs", 5*time.Second)
+				return err == nil && strings.Contains(out, "Total watches:0")
+			}, 10*time.Second, 100*time.Millisecond, "closed sessions' watches stayed registered")
 		})
 	}
 }
