@@ -449,7 +449,12 @@ func (s *Server) handleRead(c *conn, h jute.RequestHeader, body []byte, auth tre
 			bad(err)
 			return
 		}
-		s.deliver(s.tree.SetWatches(c.id, &r))
+		evs, err := s.tree.SetWatches(c.id, &r)
+		s.deliver(evs)
+		if err != nil {
+			bad(err)
+			return
+		}
 		s.reply(c, h.Xid, zxid, 0, nil)
 	case jute.OpCheckWatches, jute.OpRemoveWatches:
 		var r jute.PathTypeRequest

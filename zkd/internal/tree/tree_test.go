@@ -191,3 +191,29 @@ func dumpTree(t *testing.T, tr *Tree) string {
 	}))
 	return b.String()
 }
+
+// TestWatchModeLatestWins pins Apache 3.8.0's WatcherModeManager behaviour
+// (checked with a raw client): a one-shot watch registered after addWatch on
+// the same path replaces the persistent mode in that table.
+func TestWatchModeLatestWins(t *testing.T) {
+	tr := New()
+	zxid := int64(0)
+	create := func(p string) {
+		zxid++
+		_, r := tr.Prepare(req(jute.OpCreate, &jute.CreateRequest{Path: p, ACL: jute.OpenACLUnsafe}), zxid, zxid)
+		require.Equal(t, jute.ErrOK, r.Err)
+	}
+	tr.Watches.AddPersistent("/r", 1, jute.AddWatchPersistentRecursive)
+	tr.Watches.AddData("/r", 1) // exists watch: the data table's mode becomes one-shot
+	create("/r")
+	assert.Equal(t, []Delivery{{Watcher: 1, Event: jute.WatcherEvent{Type: jute.EventNodeCreated, State: 3, Path: "/r"}}}, tr.TakeEvents())
+	create("/r/a") // data table: nothing left; child table: recursive skips NodeChildrenChanged
+	assert.Empty(t, tr.TakeEvents())
+	assert.False(t, tr.Watches.Contains("/r", 1, jute.WatcherData))
+	assert.True(t, tr.Watches.Contains("/r", 1, jute.WatcherChildren))
+	assert.True(t, tr.Watches.Contains("/r", 2, jute.WatcherChildren), "Apache's containsWatcher matches any watcher at the path")
+
+	_, err := tr.SetWatches(3, &jute.SetWatches{RelativeZxid: 100, DataWatches: []string{"/r"}, ExistWatches: nil})
+	assert.ErrorIs(t, err, ErrNullWatchList)
+	assert.True(t, tr.Watches.Contains("/r", 3, jute.WatcherData), "lists before the null one are applied")
+}

@@ -1,6 +1,7 @@
 package tree
 
 import (
+	"errors"
 	"sort"
 
 	"mqstack/proto/jute"
@@ -44,15 +45,12 @@ func (w *WatchManager) add(table int, path string, watcher int64, mode int) {
 		m = map[int64]int{}
 		w.tables[table][path] = m
 	}
-	if old, ok := m[watcher]; ok {
-		if old == ModePersistentRecursive {
-			w.recursive--
-		}
-		// A standard watch never downgrades a persistent one.
-		if mode == ModeStandard && old != ModeStandard {
-			mode = old
-		}
+	if old, ok := m[watcher]; ok && old == ModePersistentRecursive {
+		w.recursive--
 	}
+	// The latest registration decides the mode of (watcher, path) in this
+	// table, as Apache 3.8's WatcherModeManager: a one-shot getData/exists
+	// after addWatch turns the persistent watch into a one-shot one.
 	if mode == ModePersistentRecursive {
 		w.recursive++
 	}
@@ -95,10 +93,13 @@ func (w *WatchManager) AddPersistent(path string, watcher int64, addWatchMode in
 	w.add(childTable, path, watcher, mode)
 }
 
-// Contains is checkWatches: watcher type 1 children, 2 data, 3 any.
+// Contains is checkWatches: watcher type 1 children, 2 data, 3 any. Like
+// Apache 3.8's WatchManager.containsWatcher it answers whether the path has
+// any watcher in the table ("at the leaf node, all watcher types match"),
+// not only this connection's.
 func (w *WatchManager) Contains(path string, watcher int64, typ int32) bool {
-	_, d := w.tables[dataTable][path][watcher]
-	_, c := w.tables[childTable][path][watcher]
+	d := len(w.tables[dataTable][path]) > 0
+	c := len(w.tables[childTable][path]) > 0
 	switch typ {
 	case jute.WatcherChildren:
 		return c
@@ -240,10 +241,18 @@ func (w *WatchManager) ByPath() map[string][]int64 {
 // PathCount is the number of distinct watched paths.
 func (w *WatchManager) PathCount() int { return len(w.ByPath()) }
 
+// ErrNullWatchList reports a null list in setWatches: Apache fails with a
+// NullPointerException (MarshallingError) after the lists before it.
+var ErrNullWatchList = errors.New("tree: null watch list in setWatches")
+
 // SetWatches re-registers a reconnecting client's watches, firing at once
-// for changes after relativeZxid (DataTree.setWatches).
-func (t *Tree) SetWatches(watcher int64, sw *jute.SetWatches) []Delivery {
+// for changes after relativeZxid (DataTree.setWatches). A null list stops
+// the processing there with ErrNullWatchList, the earlier lists applied.
+func (t *Tree) SetWatches(watcher int64, sw *jute.SetWatches) ([]Delivery, error) {
 	var out []Delivery
+	if sw.DataWatches == nil {
+		return out, ErrNullWatchList
+	}
 	ev := func(typ int32, p string) {
 		out = append(out, Delivery{Watcher: watcher, Event: jute.WatcherEvent{Type: typ, State: jute.StateSyncConnected, Path: p}})
 	}
@@ -258,12 +267,18 @@ func (t *Tree) SetWatches(watcher int64, sw *jute.SetWatches) []Delivery {
 			t.Watches.AddData(p, watcher)
 		}
 	}
+	if sw.ExistWatches == nil {
+		return out, ErrNullWatchList
+	}
 	for _, p := range sw.ExistWatches {
 		if t.Get(p) != nil {
 			ev(jute.EventNodeCreated, p)
 		} else {
 			t.Watches.AddData(p, watcher)
 		}
+	}
+	if sw.ChildWatches == nil {
+		return out, ErrNullWatchList
 	}
 	for _, p := range sw.ChildWatches {
 		n := t.Get(p)
@@ -276,11 +291,20 @@ func (t *Tree) SetWatches(watcher int64, sw *jute.SetWatches) []Delivery {
 			t.Watches.AddChild(p, watcher)
 		}
 	}
+	if !sw.V2 {
+		return out, nil
+	}
+	if sw.PersistentWatches == nil {
+		return out, ErrNullWatchList
+	}
 	for _, p := range sw.PersistentWatches {
 		t.Watches.AddPersistent(p, watcher, jute.AddWatchPersistent)
+	}
+	if sw.PersistentRecursive == nil {
+		return out, ErrNullWatchList
 	}
 	for _, p := range sw.PersistentRecursive {
 		t.Watches.AddPersistent(p, watcher, jute.AddWatchPersistentRecursive)
 	}
-	return out
+	return out, nil
 }
