@@ -64,7 +64,18 @@ func TestKill9Durability(t *testing.T) {
 				n := len(acked)
 				mu.Unlock()
 				t.Logf("round %d: %d creates acknowledged so far", round, n)
-				srv.Restart()
+				if err := srv.TryRestart(); err != nil {
+					if kind == kindApache && srv.LogsContain("java.io.EOFException") {
+						// Apache 3.8.0 sometimes cannot read the transaction
+						// log a kill -9 cut short (EOFException at startup).
+						// That is Apache's limitation; the zkd subtest still
+						// holds zkd to recovering.
+						srv.DumpLogs()
+						t.Skipf("Apache ZooKeeper did not restart after kill -9 in round %d (%v, EOFException in its log): a known Apache weakness, not a test failure", round, err)
+					}
+					srv.DumpLogs()
+					t.Fatalf("%s did not restart after kill -9 in round %d: %v", kind, round, err)
+				}
 
 				v, _ := connect(t, srv.Addr(), 4*time.Second)
 				kids, _, err := v.Children("/dur")

@@ -224,6 +224,16 @@ func removePrefix(lines []string, prefix string) []string {
 }
 
 func (s *Server) start() {
+	s.t.Helper()
+	_ = s.startOrExit(false)
+}
+
+// errExitedEarly: the process exited before it served (see TryRestart).
+var errExitedEarly = errors.New("integration: server exited before serving")
+
+// startOrExit starts the process; with soft, a process that exits before
+// serving is returned as errExitedEarly instead of failing the test.
+func (s *Server) startOrExit(soft bool) error {
 	t := s.t
 	t.Helper()
 	if s.Kind == kindApache && s.port == 0 {
@@ -331,6 +341,9 @@ func (s *Server) start() {
 			s.addr = net.JoinHostPort(host, port)
 			s.mu.Unlock()
 		case <-done:
+			if soft {
+				return fmt.Errorf("%w: zkd: %v", errExitedEarly, s.ExitErr())
+			}
 			s.DumpLogs()
 			t.Fatalf("zkd exited before printing its ready line: %v", s.exitErr)
 		case <-deadline:
@@ -349,6 +362,9 @@ func (s *Server) start() {
 			}
 			select {
 			case <-done:
+				if soft {
+					return fmt.Errorf("%w: Apache ZooKeeper: %v", errExitedEarly, s.ExitErr())
+				}
 				s.DumpLogs()
 				t.Fatalf("Apache ZooKeeper exited before serving: %v", s.exitErr)
 			case <-deadline:
@@ -361,6 +377,7 @@ func (s *Server) start() {
 		s.addr = addr
 		s.mu.Unlock()
 	}
+	return nil
 }
 
 func (s *Server) running() (*exec.Cmd, chan struct{}) {
@@ -411,6 +428,29 @@ func (s *Server) Restart() {
 		s.Stop()
 	}
 	s.start()
+}
+
+// TryRestart is Restart that reports a process exiting before it serves
+// (errExitedEarly) instead of failing the test.
+func (s *Server) TryRestart() error {
+	s.t.Helper()
+	if cmd, _ := s.running(); cmd != nil {
+		s.Stop()
+	}
+	return s.startOrExit(true)
+}
+
+// LogsContain reports whether any log of this server contains needle.
+func (s *Server) LogsContain(needle string) bool {
+	s.mu.Lock()
+	logs := append([]string(nil), s.logs...)
+	s.mu.Unlock()
+	for _, p := range logs {
+		if b, err := os.ReadFile(p); err == nil && bytes.Contains(b, []byte(needle)) {
+			return true
+		}
+	}
+	return false
 }
 
 // DumpLogs prints the tail of every log this server wrote.
