@@ -10,6 +10,19 @@
 //  3. only then are the batch's replies and watch events queued to the
 //     connections, in the order they were produced (so a watch event is
 //     always queued before the reply of any later read that shows the change).
+//
+// Where zkd knowingly differs from Apache ZooKeeper 3.8:
+//   - standalone only: a config with a quorum (server.N lines) is refused;
+//   - TTL nodes are always enabled (Apache needs zookeeper.extendedTypesEnabled);
+//   - no SASL mechanism (a SASL packet gets a null token, like an Apache
+//     server without JAAS), no read-only mode, no local sessions, no
+//     AdminServer, quotas are not enforced (Apache's default only warns);
+//   - txn log entries carry no TxnDigest (Apache accepts logs without one);
+//   - a standalone check (op 13) outside a multi is answered with the stat
+//     (Apache 3.8.0 never answers it); a createSession packet after the
+//     handshake is Unimplemented and closes the connection;
+//   - back pressure is per connection (1000 requests/replies in flight)
+//     instead of Apache's global outstanding limit.
 package server
 
 import (
