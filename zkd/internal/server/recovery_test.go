@@ -217,3 +217,26 @@ func TestQuorumConfigRefused(t *testing.T) {
 	require.ErrorIs(t, err, ErrConfig)
 	assert.Contains(t, err.Error(), "server.N")
 }
+
+func TestAutopurgeRunsAtStart(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.SnapCount = 4
+	s := startServer(t, cfg)
+	c := connect(t, s)
+	for i := 0; i < 40; i++ {
+		_, err := c.Create(fmt.Sprintf("/p%d", i), nil, 0, zk.WorldACL(zk.PermAll))
+		require.NoError(t, err)
+	}
+	c.Close()
+	require.NoError(t, s.Close())
+	dir := filepath.Join(cfg.DataDir, "version-2")
+	snaps, _ := filepath.Glob(filepath.Join(dir, "snapshot.*"))
+	require.Greater(t, len(snaps), 4)
+
+	cfg.AutopurgePurgeInterval = 1 // hours; Apache purges once at start, then hourly
+	startServer(t, cfg)
+	require.Eventually(t, func() bool {
+		left, _ := filepath.Glob(filepath.Join(dir, "snapshot.*"))
+		return len(left) == 3
+	}, 5*time.Second, 50*time.Millisecond)
+}

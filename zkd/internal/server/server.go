@@ -404,9 +404,11 @@ func (s *Server) loop() {
 	ticker := time.NewTicker(s.tick / 2)
 	defer ticker.Stop()
 	nextContainer := time.Now().Add(s.ContainerCheckInterval)
+	// DatadirCleanupManager schedules the purge at a fixed rate with no
+	// initial delay: the first purge runs right after start.
 	var nextPurge time.Time
 	if s.cfg.AutopurgePurgeInterval > 0 {
-		nextPurge = time.Now().Add(time.Duration(s.cfg.AutopurgePurgeInterval) * time.Hour)
+		nextPurge = time.Now()
 	}
 	batch := make([]event, 0, 256)
 	for {
