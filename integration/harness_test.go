@@ -38,7 +38,18 @@ const (
 // apacheClasspath is Apache ZooKeeper 3.8 from the Debian package (the jar's
 // manifest pulls in its dependencies) plus a simple slf4j binding so its log
 // ends up in the kept stderr.
-var apacheClasspath = "/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar"
+// $APACHE_ZK_CLASSPATH overrides it (another install, or a missing one to
+// check the skip path).
+var apacheClasspath = func() string {
+	if cp := os.Getenv("APACHE_ZK_CLASSPATH"); cp != "" {
+		return cp
+	}
+	cp := "/usr/share/java/zookeeper.jar"
+	if _, err := os.Stat("/usr/share/java/slf4j-simple.jar"); err == nil {
+		cp += ":/usr/share/java/slf4j-simple.jar" // Apache's log in the kept stderr
+	}
+	return cp
+}()
 
 var readyLine = regexp.MustCompile(`^ZKD READY client=(\S+)`)
 
