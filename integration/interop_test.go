@@ -208,7 +208,10 @@ func TestZkdCliMatchesZkCli(t *testing.T) {
 		var stdout, stderr strings.Builder
 		cmd.Stdin = strings.NewReader(in)
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		cmd.Env = append(os.Environ(), "JVMFLAGS=-Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+		if cmd.Env == nil {
+			cmd.Env = os.Environ()
+		}
+		cmd.Env = append(cmd.Env, "JVMFLAGS=-Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
 		err := cmd.Run()
 		code := 0
 		if ee, ok := err.(*exec.ExitError); ok {
@@ -233,6 +236,16 @@ func TestZkdCliMatchesZkCli(t *testing.T) {
 			assert.Equal(t, aOut, zOut, "stdout of `zkd cli` (actual) differs from zkCli.sh (expected)")
 			assert.Equal(t, aErr, zErr, "stderr of `zkd cli` (actual) differs from zkCli.sh (expected)")
 			assert.Equal(t, aCode, zCode, "exit code")
+
+			// deploy/bin/zkCli.sh is the same client behind Apache's name.
+			wrapper, err := filepath.Abs(filepath.Join("..", "deploy", "bin", "zkCli.sh"))
+			require.NoError(t, err)
+			wcmd := exec.CommandContext(ctx, wrapper, "-server", srv.Addr())
+			wcmd.Env = append(os.Environ(), "ZKD="+bin)
+			wOut, wErr, wCode := run(t, "deploy/bin/zkCli.sh", wcmd, script("/viaWrapper"))
+			assert.Equal(t, aOut, normalizeCli(wOut, "/viaWrapper"), "stdout of deploy/bin/zkCli.sh")
+			assert.Equal(t, aErr, normalizeCli(wErr, "/viaWrapper"), "stderr of deploy/bin/zkCli.sh")
+			assert.Equal(t, aCode, wCode, "exit code of deploy/bin/zkCli.sh")
 		})
 	}
 }
