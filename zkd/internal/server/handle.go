@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode/utf16"
 
 	"mqstack/proto/jute"
 	"mqstack/zkd/internal/tree"
@@ -676,8 +675,8 @@ func javaSetOrder(ids []jute.ID) []jute.ID {
 	items := make([]item, len(ids))
 	for i, id := range ids {
 		h := 17
-		h = int(int32(37*int32(h) + javaStringHash(id.Scheme)))
-		h = int(int32(37*int32(h) + javaStringHash(id.ID)))
+		h = int(int32(37*int32(h) + tree.JavaStringHash(id.Scheme)))
+		h = int(int32(37*int32(h) + tree.JavaStringHash(id.ID)))
 		u := uint32(int32(h))
 		u ^= u >> 16
 		items[i] = item{id: id, bucket: int(u) & (n - 1), seq: i}
@@ -688,13 +687,4 @@ func javaSetOrder(ids []jute.ID) []jute.ID {
 		out[i] = it.id
 	}
 	return out
-}
-
-// javaStringHash is String.hashCode over UTF-16 code units.
-func javaStringHash(s string) int32 {
-	var h int32
-	for _, u := range utf16.Encode([]rune(s)) {
-		h = 31*h + int32(u)
-	}
-	return h
 }

@@ -219,5 +219,5 @@ func TestApacheEncodingDetails(t *testing.T) {
 	ip := jute.ID{Scheme: "ip", ID: "127.0.0.1"}
 	dg := jute.ID{Scheme: "digest", ID: "nocolon:" + digestOf("nocolon")}
 	assert.Equal(t, []jute.ID{dg, ip}, javaSetOrder([]jute.ID{ip, dg}))
-	assert.Equal(t, int32(3556653), javaStringHash("text"))
+	assert.Equal(t, int32(3556653), tree.JavaStringHash("text"))
 }

@@ -66,8 +66,7 @@ func FuzzPrepareMulti(f *testing.F) {
 				continue
 			}
 			parent, name := Split(p)
-			_, ok := tr.nodes[parent].children[name]
-			require.True(t, ok, p)
+			require.True(t, tr.nodes[parent].children.has(name), p)
 		}
 	})
 }

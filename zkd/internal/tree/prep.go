@@ -249,7 +249,7 @@ func (t *Tree) prep(op jute.Op, body jute.Record, req *Request, h *jute.TxnHeade
 		if err := checkVersion(n.Stat.Version, version); err != nil {
 			return nil, err
 		}
-		if len(n.children) > 0 {
+		if n.children.size > 0 {
 			return nil, jute.ErrNotEmpty
 		}
 		return &jute.DeleteTxn{Path: path}, nil

@@ -67,21 +67,15 @@ type Node struct {
 	Data     []byte
 	ACL      int64
 	Stat     jute.StatPersisted
-	children map[string]struct{}
+	children childSet
 }
 
-// Children returns the sorted child names.
-func (n *Node) Children() []string {
-	out := make([]string, 0, len(n.children))
-	for c := range n.children {
-		out = append(out, c)
-	}
-	sort.Strings(out)
-	return out
-}
+// Children returns the child names in Apache's order (Java HashSet
+// iteration order, see childSet).
+func (n *Node) Children() []string { return n.children.list() }
 
 // NumChildren is the child count.
-func (n *Node) NumChildren() int { return len(n.children) }
+func (n *Node) NumChildren() int { return n.children.size }
 
 // Tree is the data tree plus watches. Not safe for concurrent use.
 type Tree struct {
@@ -114,7 +108,7 @@ func New() *Tree {
 		ttls:       map[string]struct{}{},
 		Watches:    NewWatchManager(),
 	}
-	t.nodes["/"] = &Node{Data: []byte{}, ACL: -1, children: map[string]struct{}{}}
+	t.nodes["/"] = &Node{Data: []byte{}, ACL: -1}
 	t.addSystemNodes()
 	return t
 }
@@ -135,8 +129,8 @@ func (t *Tree) addSystemNodes() {
 		if p == ConfigPath {
 			acl = t.acls.convert(jute.ReadACLUnsafe)
 		}
-		pn.children[name] = struct{}{}
-		n := &Node{Data: []byte{}, ACL: acl, children: map[string]struct{}{}}
+		pn.children.add(name)
+		n := &Node{Data: []byte{}, ACL: acl}
 		if p == ConfigPath {
 			n.Stat.Aversion = -1 // Apache sets READ_ACL_UNSAFE with setACL(path, acl, -1)
 		}
@@ -184,7 +178,7 @@ func StatOf(n *Node) jute.Stat {
 	if !IsSessionOwner(owner) {
 		owner = 0
 	}
-	kids := int32(len(n.children))
+	kids := int32(n.children.size)
 	return jute.Stat{
 		Czxid: s.Czxid, Mzxid: s.Mzxid, Ctime: s.Ctime, Mtime: s.Mtime,
 		Version: s.Version, Cversion: s.Cversion*2 - kids, Aversion: s.Aversion,
@@ -250,7 +244,7 @@ func (t *Tree) createNode(path string, data []byte, acl []jute.ACL, owner int64,
 	if parent == nil {
 		return nil, jute.ErrNoNode
 	}
-	if _, ok := parent.children[name]; ok {
+	if parent.children.has(name) {
 		return nil, jute.ErrNodeExists
 	}
 	oldPS := parent.Stat
@@ -267,14 +261,17 @@ func (t *Tree) createNode(path string, data []byte, acl []jute.ACL, owner int64,
 		ACL:  t.acls.convert(acl),
 		Stat: jute.StatPersisted{Czxid: zxid, Mzxid: zxid, Pzxid: zxid, Ctime: time, Mtime: time,
 			EphemeralOwner: owner},
-		children: map[string]struct{}{},
 	}
-	parent.children[name] = struct{}{}
+	var oldKids childSet
+	if t.record {
+		oldKids = parent.children.clone()
+	}
+	parent.children.add(name)
 	t.nodes[path] = n
 	t.indexOwner(path, owner)
 	t.triggers = append(t.triggers, trigger{0, path})
 	t.pushUndo(func() {
-		delete(parent.children, name)
+		parent.children = oldKids
 		delete(t.nodes, path)
 		parent.Stat = oldPS
 		t.unindexOwner(path, owner)
@@ -324,7 +321,11 @@ func (t *Tree) deleteNode(path string, zxid int64) error {
 		return jute.ErrNoNode
 	}
 	oldPS := parent.Stat
-	delete(parent.children, name)
+	var oldKids childSet
+	if t.record {
+		oldKids = parent.children.clone()
+	}
+	parent.children.remove(name)
 	if zxid > parent.Stat.Pzxid {
 		parent.Stat.Pzxid = zxid
 	}
@@ -333,7 +334,7 @@ func (t *Tree) deleteNode(path string, zxid int64) error {
 	t.acls.release(n.ACL)
 	t.triggers = append(t.triggers, trigger{1, path})
 	t.pushUndo(func() {
-		parent.children[name] = struct{}{}
+		parent.children = oldKids
 		parent.Stat = oldPS
 		t.nodes[path] = n
 		t.indexOwner(path, n.Stat.EphemeralOwner)
@@ -550,13 +551,13 @@ func (t *Tree) ExpiredContainers(now int64) []string {
 	var out []string
 	for p := range t.containers {
 		n := t.nodes[p]
-		if n != nil && n.Stat.Cversion > 0 && len(n.children) == 0 {
+		if n != nil && n.Stat.Cversion > 0 && n.children.size == 0 {
 			out = append(out, p)
 		}
 	}
 	for p := range t.ttls {
 		n := t.nodes[p]
-		if n == nil || len(n.children) != 0 {
+		if n == nil || n.children.size != 0 {
 			continue
 		}
 		if ttl, ok := OwnerTTL(n.Stat.EphemeralOwner); ok && now-n.Stat.Mtime > ttl {
@@ -583,11 +584,7 @@ func (t *Tree) Clone() *Tree {
 		lastZxid:   t.lastZxid,
 	}
 	for p, n := range t.nodes {
-		cn := &Node{Data: n.Data, ACL: n.ACL, Stat: n.Stat, children: make(map[string]struct{}, len(n.children))}
-		for k := range n.children {
-			cn.children[k] = struct{}{}
-		}
-		c.nodes[p] = cn
+		c.nodes[p] = &Node{Data: n.Data, ACL: n.ACL, Stat: n.Stat, children: n.children.clone()}
 	}
 	for r, a := range t.acls.byRef {
 		c.acls.byRef[r] = a
@@ -655,7 +652,7 @@ var ErrSnapshot = errors.New("tree: invalid snapshot")
 func (l *Loader) Node(path string, dn *jute.DataNode) error {
 	t := l.t
 	if path == "" || path == "/" {
-		t.nodes["/"] = &Node{Data: dn.Data, ACL: dn.ACL, Stat: dn.Stat, children: map[string]struct{}{}}
+		t.nodes["/"] = &Node{Data: dn.Data, ACL: dn.ACL, Stat: dn.Stat}
 		return nil
 	}
 	parentPath, name := Split(path)
@@ -663,8 +660,8 @@ func (l *Loader) Node(path string, dn *jute.DataNode) error {
 	if parent == nil {
 		return fmt.Errorf("%w: node %q has no parent", ErrSnapshot, path)
 	}
-	parent.children[name] = struct{}{}
-	t.nodes[path] = &Node{Data: dn.Data, ACL: dn.ACL, Stat: dn.Stat, children: map[string]struct{}{}}
+	parent.children.add(name)
+	t.nodes[path] = &Node{Data: dn.Data, ACL: dn.ACL, Stat: dn.Stat}
 	t.acls.retain(dn.ACL)
 	t.indexOwner(path, dn.Stat.EphemeralOwner)
 	return nil

@@ -217,3 +217,21 @@ func TestWatchModeLatestWins(t *testing.T) {
 	assert.ErrorIs(t, err, ErrNullWatchList)
 	assert.True(t, tr.Watches.Contains("/r", 3, jute.WatcherData), "lists before the null one are applied")
 }
+
+// TestChildrenInJavaHashSetOrder: Apache 3.8.0 listed these children, created
+// in this order, as the expected string (captured by the integration suite).
+func TestChildrenInJavaHashSetOrder(t *testing.T) {
+	var s childSet
+	for _, n := range []string{"broker-1", "zeta", "a", "topics", "controller", "ids", "k00", "k17", "k42",
+		"seq-0000000010", "seq-0000000009", "Z", "_x", "0"} {
+		require.True(t, s.add(n))
+	}
+	assert.Equal(t, []string{"zeta", "a", "controller", "topics", "seq-0000000009", "k42", "k00", "broker-1", "k17",
+		"0", "ids", "_x", "Z", "seq-0000000010"}, s.list())
+	assert.False(t, s.add("a"))
+	assert.True(t, s.remove("k42"))
+	assert.False(t, s.has("k42"))
+	assert.Equal(t, 13, s.size)
+	assert.Equal(t, int32(3556653), javaStringHash("text"))
+	assert.Equal(t, javaStringHash("ü"), int32(252))
+}
