@@ -1324,3 +1324,51 @@ func scenarioChildrenOrder(t *testing.T, env *scenarioEnv) {
 	sort.Strings(want)
 	assert.Equal(t, want, kids)
 }
+
+// TestChildrenOrderAcrossRestart: the getChildren order (Apache's HashSet
+// order) after creates, deletes and growth, and again after a restart that
+// rebuilds the tree from the snapshot and log, is the same on both servers.
+func TestChildrenOrderAcrossRestart(t *testing.T) {
+	orders := map[string][]string{}
+	for _, kind := range serverKinds {
+		t.Run(kind, func(t *testing.T) {
+			srv := StartServer(t, kind, ServerOptions{SnapCount: 30})
+			c, _ := connect(t, srv.Addr(), 4*time.Second)
+			acl := zk.WorldACL(zk.PermAll)
+			_, err := c.Create("/o", nil, 0, acl)
+			require.NoError(t, err)
+			var rec []string
+			record := func(label string, c *zk.Conn) {
+				kids, _, err := c.Children("/o")
+				require.NoError(t, err)
+				rec = append(rec, label+": "+strings.Join(kids, ","))
+			}
+			for i := 0; i < 40; i++ {
+				_, err := c.Create(fmt.Sprintf("/o/n-%d-%s", i*7919%1000, strings.Repeat("x", i%5)), nil, 0, acl)
+				require.NoError(t, err)
+			}
+			record("40 created", c)
+			for i := 0; i < 40; i += 4 {
+				require.NoError(t, c.Delete(fmt.Sprintf("/o/n-%d-%s", i*7919%1000, strings.Repeat("x", i%5)), -1))
+			}
+			record("10 deleted", c)
+			c.Close()
+			srv.Stop()
+			srv.Restart()
+			c2, _ := connect(t, srv.Addr(), 4*time.Second)
+			record("after restart", c2)
+			for i := 0; i < 5; i++ {
+				_, err := c2.Create(fmt.Sprintf("/o/late%d", i), nil, 0, acl)
+				require.NoError(t, err)
+			}
+			record("5 more", c2)
+			orders[kind] = rec
+		})
+	}
+	if orders[kindZkd] == nil || orders[kindApache] == nil {
+		t.Skip("needs both servers")
+	}
+	for i := range orders[kindApache] {
+		assert.Equal(t, orders[kindApache][i], orders[kindZkd][i])
+	}
+}
