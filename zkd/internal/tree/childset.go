@@ -13,9 +13,14 @@ import "unicode/utf16"
 type childSet struct {
 	buckets [][]string
 	size    int
+	initCap int // table size at the first add; 0 means 8 (new HashSet<String>(8))
 }
 
 const childSetInitialCap = 8 // new HashSet<String>(8)
+
+// newJavaSet returns an empty set whose table starts at initCap (a power of
+// two): 16 for new HashSet<>().
+func newJavaSet(initCap int) childSet { return childSet{initCap: initCap} }
 
 // javaStringHash is String.hashCode over UTF-16 code units.
 func javaStringHash(s string) int32 {
@@ -57,7 +62,11 @@ func (s *childSet) has(name string) bool {
 
 func (s *childSet) add(name string) bool {
 	if s.buckets == nil {
-		s.buckets = make([][]string, childSetInitialCap)
+		n := s.initCap
+		if n == 0 {
+			n = childSetInitialCap
+		}
+		s.buckets = make([][]string, n)
 	}
 	h := spread(name)
 	i := s.index(h)
@@ -119,7 +128,7 @@ func (s *childSet) list() []string {
 
 func (s *childSet) clone() childSet {
 	if s.buckets == nil {
-		return childSet{}
+		return childSet{initCap: s.initCap}
 	}
 	nb := make([][]string, len(s.buckets))
 	for i, b := range s.buckets {
@@ -127,5 +136,21 @@ func (s *childSet) clone() childSet {
 			nb[i] = append([]string(nil), b...)
 		}
 	}
-	return childSet{buckets: nb, size: s.size}
+	return childSet{buckets: nb, size: s.size, initCap: s.initCap}
+}
+
+// javaCloneList is the iteration order of HashSet.clone(): the entries are
+// re-inserted, in this set's order, into a table sized for them
+// (HashMap.putMapEntries: tableSizeFor(size/0.75 + 1)).
+func (s *childSet) javaCloneList() []string {
+	t := int(float32(s.size)/0.75 + 1)
+	n := 1
+	for n < t {
+		n <<= 1
+	}
+	c := newJavaSet(n)
+	for _, name := range s.list() {
+		c.add(name)
+	}
+	return c.list()
 }

@@ -81,7 +81,7 @@ func (n *Node) NumChildren() int { return n.children.size }
 type Tree struct {
 	nodes      map[string]*Node
 	acls       *aclCache
-	ephemerals map[int64]map[string]struct{}
+	ephemerals map[int64]*childSet // per session, a Java HashSet (DataTree.ephemerals)
 	containers map[string]struct{}
 	ttls       map[string]struct{}
 
@@ -103,7 +103,7 @@ func New() *Tree {
 	t := &Tree{
 		nodes:      map[string]*Node{},
 		acls:       newACLCache(),
-		ephemerals: map[int64]map[string]struct{}{},
+		ephemerals: map[int64]*childSet{},
 		containers: map[string]struct{}{},
 		ttls:       map[string]struct{}{},
 		Watches:    NewWatchManager(),
@@ -187,14 +187,15 @@ func StatOf(n *Node) jute.Stat {
 	}
 }
 
-// Ephemerals returns the sorted ephemeral paths owned by session.
+// Ephemerals returns the ephemeral paths owned by session in the order
+// Apache's getEphemerals gives them (a clone of the session's HashSet),
+// which is also the order a closeSession txn lists and deletes them in.
 func (t *Tree) Ephemerals(session int64) []string {
-	out := make([]string, 0, len(t.ephemerals[session]))
-	for p := range t.ephemerals[session] {
-		out = append(out, p)
+	m := t.ephemerals[session]
+	if m == nil {
+		return []string{}
 	}
-	sort.Strings(out)
-	return out
+	return m.javaCloneList()
 }
 
 // EphemeralsBySession returns every session's ephemeral paths.
@@ -210,7 +211,7 @@ func (t *Tree) EphemeralsBySession() map[int64][]string {
 func (t *Tree) EphemeralCount() int {
 	n := 0
 	for _, m := range t.ephemerals {
-		n += len(m)
+		n += m.size
 	}
 	return n
 }
@@ -263,8 +264,13 @@ func (t *Tree) createNode(path string, data []byte, acl []jute.ACL, owner int64,
 			EphemeralOwner: owner},
 	}
 	var oldKids childSet
+	var oldEph *childSet
 	if t.record {
 		oldKids = parent.children.clone()
+		if m := t.ephemerals[owner]; m != nil {
+			c := m.clone()
+			oldEph = &c
+		}
 	}
 	parent.children.add(name)
 	t.nodes[path] = n
@@ -275,6 +281,14 @@ func (t *Tree) createNode(path string, data []byte, acl []jute.ACL, owner int64,
 		delete(t.nodes, path)
 		parent.Stat = oldPS
 		t.unindexOwner(path, owner)
+		if IsSessionOwner(owner) {
+			// Restore the session's set exactly (a grown table changes its order).
+			if oldEph == nil {
+				delete(t.ephemerals, owner)
+			} else {
+				t.ephemerals[owner] = oldEph
+			}
+		}
 		t.acls.release(n.ACL)
 	})
 	return n, nil
@@ -292,10 +306,11 @@ func (t *Tree) indexOwner(path string, owner int64) {
 		}
 		m := t.ephemerals[owner]
 		if m == nil {
-			m = map[string]struct{}{}
+			s := newJavaSet(16)
+			m = &s
 			t.ephemerals[owner] = m
 		}
-		m[path] = struct{}{}
+		m.add(path)
 	}
 }
 
@@ -303,10 +318,7 @@ func (t *Tree) unindexOwner(path string, owner int64) {
 	delete(t.containers, path)
 	delete(t.ttls, path)
 	if m := t.ephemerals[owner]; m != nil {
-		delete(m, path)
-		if len(m) == 0 {
-			delete(t.ephemerals, owner)
-		}
+		m.remove(path) // Apache keeps the (possibly empty) set until the session ends
 	}
 }
 
@@ -473,6 +485,7 @@ func (t *Tree) apply(h *jute.TxnHeader, txn jute.Record) Result {
 		for _, p := range t.Ephemerals(h.ClientID) {
 			_ = t.deleteNode(p, h.Zxid)
 		}
+		delete(t.ephemerals, h.ClientID) // killSession: ephemerals.remove(session)
 	case *jute.MultiTxn:
 		failed := false
 		for _, s := range x.Txns {
@@ -577,7 +590,7 @@ func (t *Tree) Clone() *Tree {
 	c := &Tree{
 		nodes:      make(map[string]*Node, len(t.nodes)),
 		acls:       &aclCache{byRef: make(map[int64][]jute.ACL, len(t.acls.byRef)), byKey: map[string]int64{}, counts: map[int64]int{}, next: t.acls.next},
-		ephemerals: map[int64]map[string]struct{}{},
+		ephemerals: map[int64]*childSet{},
 		containers: map[string]struct{}{},
 		ttls:       map[string]struct{}{},
 		Watches:    NewWatchManager(),

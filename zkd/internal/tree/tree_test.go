@@ -3,6 +3,7 @@ package tree
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -234,4 +235,30 @@ func TestChildrenInJavaHashSetOrder(t *testing.T) {
 	assert.Equal(t, 13, s.size)
 	assert.Equal(t, int32(3556653), javaStringHash("text"))
 	assert.Equal(t, javaStringHash("ü"), int32(252))
+}
+
+// TestEphemeralsInApacheOrder: getEphemerals (a clone of the session's Java
+// HashSet) and the closeSession txn list paths in the order Apache 3.8.0
+// gave for this history (captured with a raw-client probe).
+func TestEphemeralsInApacheOrder(t *testing.T) {
+	tr := New()
+	zxid := int64(0)
+	for i := 0; i < 20; i++ {
+		zxid++
+		_, r := tr.Prepare(&Request{Session: 7, Op: jute.OpCreate, Body: &jute.CreateRequest{
+			Path: fmt.Sprintf("/eph-%d-node", i*7), ACL: jute.OpenACLUnsafe, Flags: jute.FlagEphemeral}}, zxid, zxid)
+		require.Equal(t, jute.ErrOK, r.Err)
+	}
+	zxid++
+	_, r := tr.Prepare(&Request{Session: 7, Op: jute.OpDelete, Body: &jute.PathVersionRequest{Path: "/eph-14-node", Version: -1}}, zxid, zxid)
+	require.Equal(t, jute.ErrOK, r.Err)
+	want := "/eph-133-node,/eph-112-node,/eph-77-node,/eph-98-node,/eph-105-node,/eph-42-node,/eph-126-node,/eph-0-node," +
+		"/eph-21-node,/eph-91-node,/eph-63-node,/eph-7-node,/eph-56-node,/eph-84-node,/eph-119-node,/eph-35-node," +
+		"/eph-28-node,/eph-49-node,/eph-70-node"
+	assert.Equal(t, want, strings.Join(tr.Ephemerals(7), ","))
+	tr.TakeEvents()
+	zxid++
+	e, _ := tr.Prepare(&Request{Session: 7, Op: jute.OpCloseSession}, zxid, zxid)
+	assert.Equal(t, want, strings.Join(e.Txn.(*jute.CloseSessionTxn).Paths2Delete, ","))
+	assert.Empty(t, tr.EphemeralsBySession())
 }
