@@ -1,0 +1,202 @@
+package integration
+
+import (
+	"fmt"
+	"math/rand"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+	"github.com/stretchr/testify/require"
+)
+
+// TestDifferentialRandomOps drives both servers with the same seeded random
+// sequence of operations on a small namespace (creates of every
+// deterministic mode, deletes and sets with right/wrong/any versions, reads,
+// setACL, multi) from one session, and requires identical traces: error
+// codes, returned paths and Stats with zxids replaced by their rank.
+// Containers and TTL nodes are left out: their removal runs on a timer.
+func TestDifferentialRandomOps(t *testing.T) {
+	seeds := []int64{1, 2, 3, 4, 5, 6}
+	const opsPerSeed = 400
+	traces := map[string]map[int64][]string{}
+	for _, kind := range serverKinds {
+		t.Run(kind, func(t *testing.T) {
+			srv := StartServer(t, kind, ServerOptions{})
+			traces[kind] = map[int64][]string{}
+			for _, seed := range seeds {
+				traces[kind][seed] = randomOps(t, srv.Addr(), seed, opsPerSeed)
+				errs := 0
+				for _, l := range traces[kind][seed] {
+					if strings.Contains(l, "err=") {
+						errs++
+					}
+				}
+				t.Logf("seed %d: %d trace lines, %d errors", seed, len(traces[kind][seed]), errs)
+			}
+		})
+	}
+	if traces[kindZkd] == nil || traces[kindApache] == nil {
+		t.Skip("needs both servers")
+	}
+	for _, seed := range seeds {
+		a, z := traces[kindApache][seed], traces[kindZkd][seed]
+		for i := 0; i < len(a) && i < len(z); i++ {
+			if a[i] != z[i] {
+				lo := max(0, i-5)
+				t.Fatalf("seed %d: traces differ at step %d\nApache: %s\nzkd:    %s\ncontext (Apache):\n%s", seed, i, a[i], z[i], joinLines(a[lo:i]))
+			}
+		}
+		require.Equal(t, len(a), len(z), "seed %d: trace lengths", seed)
+	}
+}
+
+func joinLines(ls []string) string {
+	out := ""
+	for _, l := range ls {
+		out += "  " + l + "\n"
+	}
+	return out
+}
+
+func randomOps(t *testing.T, addr string, seed int64, n int) []string {
+	c, _ := connect(t, addr, 4*time.Second)
+	defer c.Close()
+	rng := rand.New(rand.NewSource(seed))
+	tr := newTrace()
+	tr.session("self", c.SessionID())
+	root := fmt.Sprintf("/diff%d", seed)
+	_, err := c.Create(root, nil, 0, zk.WorldACL(zk.PermAll))
+	require.NoError(t, err)
+	names := []string{"a", "b", "c", "s", "a/x", "a/y", "b/z", "a/x/deep"}
+	// Parents are picked more often than children so that children can exist.
+	weights := []int{4, 4, 3, 3, 2, 2, 2, 1}
+	total := 0
+	for _, w := range weights {
+		total += w
+	}
+	path := func() string {
+		k := rng.Intn(total)
+		for i, w := range weights {
+			if k < w {
+				return root + "/" + names[i]
+			}
+			k -= w
+		}
+		return root
+	}
+	version := func(p string) int32 {
+		switch rng.Intn(3) {
+		case 0:
+			return -1
+		case 1:
+			if _, st, err := c.Exists(p); err == nil && st != nil {
+				return st.Version
+			}
+			return 0
+		default:
+			return int32(rng.Intn(3))
+		}
+	}
+	flagsOf := []int32{0, 0, zk.FlagEphemeral, zk.FlagSequence, zk.FlagSequence | zk.FlagEphemeral}
+	acls := [][]zk.ACL{
+		zk.WorldACL(zk.PermAll),
+		zk.WorldACL(zk.PermRead | zk.PermWrite | zk.PermCreate | zk.PermAdmin),
+		zk.WorldACL(zk.PermAll &^ zk.PermCreate),
+	}
+	for i := 0; i < n; i++ {
+		p := path()
+		label := fmt.Sprintf("%03d ", i)
+		switch op := rng.Intn(12); op {
+		case 0, 1, 8, 9:
+			f := flagsOf[rng.Intn(len(flagsOf))]
+			got, err := c.Create(p, []byte(fmt.Sprint(i)), f, zk.WorldACL(zk.PermAll))
+			tr.add(label+fmt.Sprintf("create %s flags=%d", p[len(root):], f), errOr(err, got[min(len(got), len(root)):]))
+		case 2:
+			v := version(p)
+			err := c.Delete(p, v)
+			tr.add(label+fmt.Sprintf("delete %s v=%d", p[len(root):], v), errOr(err, "ok"))
+		case 3:
+			v := version(p)
+			st, err := c.Set(p, []byte(fmt.Sprint(i)), v)
+			tr.add(label+fmt.Sprintf("set %s v=%d", p[len(root):], v), errOr(err, "ok"))
+			if err == nil {
+				tr.stat(label+"  stat", st)
+			}
+		case 4:
+			data, st, err := c.Get(p)
+			tr.add(label+"get "+p[len(root):], errOr(err, string(data)))
+			if err == nil {
+				tr.stat(label+"  stat", st)
+			}
+		case 5:
+			kids, st, err := c.Children(p)
+			tr.add(label+"children "+p[len(root):], errOr(err, fmt.Sprint(kids)))
+			if err == nil {
+				tr.stat(label+"  stat", st)
+			}
+		case 6:
+			ok, st, err := c.Exists(p)
+			tr.add(label+"exists "+p[len(root):], errOr(err, fmt.Sprint(ok)))
+			if ok {
+				tr.stat(label+"  stat", st)
+			}
+		case 7:
+			a := rng.Intn(len(acls))
+			v := int32(-1)
+			if rng.Intn(2) == 0 {
+				v = int32(rng.Intn(2))
+			}
+			st, err := c.SetACL(p, acls[a], v)
+			tr.add(label+fmt.Sprintf("setACL %s acl=%d v=%d", p[len(root):], a, v), errOr(err, "ok"))
+			if err == nil {
+				tr.stat(label+"  stat", st)
+			}
+		default: // 10, 11
+			var ops []any
+			desc := "multi"
+			for k := 0; k < 2+rng.Intn(3); k++ {
+				q := path()
+				switch rng.Intn(4) {
+				case 0:
+					f := flagsOf[rng.Intn(len(flagsOf))]
+					ops = append(ops, &zk.CreateRequest{Path: q, Data: []byte("m"), Acl: zk.WorldACL(zk.PermAll), Flags: f})
+					desc += fmt.Sprintf(" create(%s,%d)", q[len(root):], f)
+				case 1:
+					v := int32(rng.Intn(3)) - 1
+					ops = append(ops, &zk.DeleteRequest{Path: q, Version: v})
+					desc += fmt.Sprintf(" delete(%s,%d)", q[len(root):], v)
+				case 2:
+					v := int32(rng.Intn(3)) - 1
+					ops = append(ops, &zk.SetDataRequest{Path: q, Data: []byte("m"), Version: v})
+					desc += fmt.Sprintf(" set(%s,%d)", q[len(root):], v)
+				default:
+					v := int32(rng.Intn(3)) - 1
+					ops = append(ops, &zk.CheckVersionRequest{Path: q, Version: v})
+					desc += fmt.Sprintf(" check(%s,%d)", q[len(root):], v)
+				}
+			}
+			res, err := c.Multi(ops...)
+			tr.add(label+desc, errOr(err, "ok"))
+			for k, r := range res {
+				s := r.String
+				if len(s) >= len(root) {
+					s = s[len(root):]
+				}
+				tr.add(fmt.Sprintf("%s  op %d", label, k), errOr(r.Error, s))
+				if r.Stat != nil {
+					tr.stat(fmt.Sprintf("%s  op %d stat", label, k), r.Stat)
+				}
+			}
+		}
+	}
+	return tr.render()
+}
+
+func errOr(err error, ok string) string {
+	if err != nil {
+		return "err=" + err.Error()
+	}
+	return ok
+}
