@@ -3,6 +3,9 @@ package integration
 import (
 	"fmt"
 	"math/rand"
+	"os"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +22,13 @@ import (
 // Containers and TTL nodes are left out: their removal runs on a timer.
 func TestDifferentialRandomOps(t *testing.T) {
 	seeds := []int64{1, 2, 3, 4, 5, 6}
+	// DIFF_SEEDS=N runs seeds 1..N instead (a longer hunt for differences).
+	if n, err := strconv.Atoi(os.Getenv("DIFF_SEEDS")); err == nil && n > 0 {
+		seeds = seeds[:0]
+		for i := 1; i <= n; i++ {
+			seeds = append(seeds, int64(i))
+		}
+	}
 	const opsPerSeed = 400
 	traces := map[string]map[int64][]string{}
 	for _, kind := range serverKinds {
@@ -27,13 +37,16 @@ func TestDifferentialRandomOps(t *testing.T) {
 			traces[kind] = map[int64][]string{}
 			for _, seed := range seeds {
 				traces[kind][seed] = randomOps(t, srv.Addr(), seed, opsPerSeed)
-				errs := 0
+				errs, fired := 0, 0
 				for _, l := range traces[kind][seed] {
 					if strings.Contains(l, "err=") {
 						errs++
 					}
+					if strings.Contains(l, "fired") {
+						fired++
+					}
 				}
-				t.Logf("seed %d: %d trace lines, %d errors", seed, len(traces[kind][seed]), errs)
+				t.Logf("seed %d: %d trace lines, %d errors, %d watch events", seed, len(traces[kind][seed]), errs, fired)
 			}
 		})
 	}
@@ -63,6 +76,14 @@ func joinLines(ls []string) string {
 func randomOps(t *testing.T, addr string, seed int64, n int) []string {
 	c, _ := connect(t, addr, 4*time.Second)
 	defer c.Close()
+	// w only reads and watches; c makes the changes.
+	w, _ := connect(t, addr, 4*time.Second)
+	defer w.Close()
+	type watch struct {
+		label string
+		ch    <-chan zk.Event
+	}
+	var watches []watch
 	rng := rand.New(rand.NewSource(seed))
 	tr := newTrace()
 	tr.session("self", c.SessionID())
@@ -108,7 +129,25 @@ func randomOps(t *testing.T, addr string, seed int64, n int) []string {
 	for i := 0; i < n; i++ {
 		p := path()
 		label := fmt.Sprintf("%03d ", i)
-		switch op := rng.Intn(12); op {
+		switch op := rng.Intn(15); op {
+		case 12:
+			_, _, ch, err := w.GetW(p)
+			tr.add(label+"watch data "+p[len(root):], errOr(err, "ok"))
+			if err == nil {
+				watches = append(watches, watch{"data " + p[len(root):], ch})
+			}
+		case 13:
+			_, _, ch, err := w.ChildrenW(p)
+			tr.add(label+"watch children "+p[len(root):], errOr(err, "ok"))
+			if err == nil {
+				watches = append(watches, watch{"children " + p[len(root):], ch})
+			}
+		case 14:
+			ok, _, ch, err := w.ExistsW(p)
+			tr.add(label+"watch exists "+p[len(root):], errOr(err, fmt.Sprint(ok)))
+			if err == nil {
+				watches = append(watches, watch{"exists " + p[len(root):], ch})
+			}
 		case 0, 1, 8, 9:
 			f := flagsOf[rng.Intn(len(flagsOf))]
 			got, err := c.Create(p, []byte(fmt.Sprint(i)), f, zk.WorldACL(zk.PermAll))
@@ -189,6 +228,25 @@ func randomOps(t *testing.T, addr string, seed int64, n int) []string {
 					tr.stat(fmt.Sprintf("%s  op %d stat", label, k), r.Stat)
 				}
 			}
+		}
+		// A read on w returns after every notification the change caused
+		// has reached w; then collect what fired.
+		_, _, err := w.Exists(root)
+		require.NoError(t, err)
+		var fired []string
+		kept := watches[:0]
+		for _, wt := range watches {
+			select {
+			case e := <-wt.ch:
+				fired = append(fired, fmt.Sprintf("%s -> %v %s", wt.label, e.Type, e.Path[min(len(e.Path), len(root)):]))
+			default:
+				kept = append(kept, wt)
+			}
+		}
+		watches = kept
+		sort.Strings(fired)
+		for _, f := range fired {
+			tr.add(label+"  fired", f)
 		}
 	}
 	return tr.render()
