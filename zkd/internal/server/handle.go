@@ -129,7 +129,11 @@ func (s *Server) updateStats(c *conn, h jute.RequestHeader, zxid int64, at time.
 	s.stats.latTotal.Add(lat)
 	s.stats.latCount.Add(1)
 	if s.metrics != nil {
-		s.metrics.latency.Observe(float64(lat))
+		if tree.IsWrite(h.Type) {
+			s.metrics.updateLatency.Observe(float64(lat))
+		} else if h.Type != jute.OpPing {
+			s.metrics.readLatency.Observe(float64(lat))
+		}
 	}
 }
 

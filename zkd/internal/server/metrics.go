@@ -17,7 +17,7 @@ import (
 // values the owner goroutine publishes after each batch.
 type metrics struct {
 	reg     *prometheus.Registry
-	latency prometheus.Summary
+	updateLatency, readLatency prometheus.Summary
 	started time.Time
 
 	znodes, watches, ephemerals, sessions, dataSize, lastZxid atomic.Int64
@@ -48,9 +48,12 @@ func newMetrics(s *Server) *metrics {
 	gauge("max_latency", "Maximum request latency in ms", load(&s.stats.latMax))
 	gauge("avg_latency", "Average request latency in ms", func() float64 { return s.avgLatency() })
 	gauge("uptime", "Uptime in ms", func() float64 { return float64(time.Since(m.started).Milliseconds()) })
-	m.latency = prometheus.NewSummary(prometheus.SummaryOpts{Name: "updatelatency", Help: "Request latency in ms",
-		Objectives: map[float64]float64{0.5: 0.05, 0.9: 0.01, 0.99: 0.001}})
-	m.reg.MustRegister(m.latency)
+	objectives := map[float64]float64{0.5: 0.05, 0.9: 0.01, 0.99: 0.001}
+	m.updateLatency = prometheus.NewSummary(prometheus.SummaryOpts{Name: "updatelatency",
+		Help: "Write request latency in ms (Apache's ServerMetrics.UPDATE_LATENCY)", Objectives: objectives})
+	m.readLatency = prometheus.NewSummary(prometheus.SummaryOpts{Name: "readlatency",
+		Help: "Read request latency in ms (Apache's ServerMetrics.READ_LATENCY)", Objectives: objectives})
+	m.reg.MustRegister(m.updateLatency, m.readLatency)
 	return m
 }
 

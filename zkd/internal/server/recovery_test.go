@@ -147,7 +147,8 @@ func TestMetricsEndpoint(t *testing.T) {
 	require.NoError(t, err)
 	body := string(b)
 	for _, m := range []string{"znode_count 6", "num_alive_connections 1", "global_sessions 1", "watch_count 0",
-		"outstanding_requests", "avg_latency", "packets_received", "ephemerals_count 0", "approximate_data_size"} {
+		"outstanding_requests", "avg_latency", "packets_received", "ephemerals_count 0", "approximate_data_size",
+		"updatelatency_count 1", "readlatency_count"} {
 		assert.True(t, strings.Contains(body, "\n"+m), "metric %q missing", m)
 	}
 }
