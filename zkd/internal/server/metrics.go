@@ -16,9 +16,9 @@ import (
 // metrics exports Apache ZooKeeper's Prometheus metric names. Gauges read
 // values the owner goroutine publishes after each batch.
 type metrics struct {
-	reg     *prometheus.Registry
+	reg                        *prometheus.Registry
 	updateLatency, readLatency prometheus.Summary
-	started time.Time
+	started                    time.Time
 
 	znodes, watches, ephemerals, sessions, dataSize, lastZxid atomic.Int64
 }
