@@ -58,6 +58,9 @@ func TestDifferentialRandomOps(t *testing.T) {
 		for i := 0; i < len(a) && i < len(z); i++ {
 			if a[i] != z[i] {
 				lo := max(0, i-5)
+				if os.Getenv("DIFF_DUMP") != "" {
+					t.Logf("full Apache trace up to the difference:\n%s", joinLines(a[:i+1]))
+				}
 				t.Fatalf("seed %d: traces differ at step %d\nApache: %s\nzkd:    %s\ncontext (Apache):\n%s", seed, i, a[i], z[i], joinLines(a[lo:i]))
 			}
 		}
@@ -121,10 +124,15 @@ func randomOps(t *testing.T, addr string, seed int64, n int) []string {
 		}
 	}
 	flagsOf := []int32{0, 0, zk.FlagEphemeral, zk.FlagSequence, zk.FlagSequence | zk.FlagEphemeral}
+	// c is alice; w is nobody. Some ACLs shut w out, one shuts out both.
+	require.NoError(t, c.AddAuth("digest", []byte("alice:pw")))
 	acls := [][]zk.ACL{
 		zk.WorldACL(zk.PermAll),
 		zk.WorldACL(zk.PermRead | zk.PermWrite | zk.PermCreate | zk.PermAdmin),
 		zk.WorldACL(zk.PermAll &^ zk.PermCreate),
+		zk.DigestACL(zk.PermAll, "alice", "pw"),
+		zk.DigestACL(zk.PermAll, "bob", "pw"),
+		{{Perms: zk.PermRead | zk.PermAdmin, Scheme: "ip", ID: "127.0.0.1"}, {Perms: zk.PermAll, Scheme: "digest", ID: zk.DigestACL(0, "alice", "pw")[0].ID}},
 	}
 	for i := 0; i < n; i++ {
 		p := path()

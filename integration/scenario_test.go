@@ -162,6 +162,7 @@ var scenarios = []scenario{
 	{"edge_cases", scenarioEdgeCases},
 	{"set_watches2", scenarioSetWatches2},
 	{"children_order", scenarioChildrenOrder},
+	{"multi_rollback_acl", scenarioMultiRollbackACL},
 }
 
 func TestScenarios(t *testing.T) {
@@ -1370,5 +1371,40 @@ func TestChildrenOrderAcrossRestart(t *testing.T) {
 	}
 	for i := range orders[kindApache] {
 		assert.Equal(t, orders[kindApache][i], orders[kindZkd][i])
+	}
+}
+
+// scenarioMultiRollbackACL: a multi that deletes a node and then fails
+// leaves the node exactly as it was, ACL included (found by the
+// differential test).
+func scenarioMultiRollbackACL(t *testing.T, env *scenarioEnv) {
+	c, _ := connect(t, env.srv.Addr(), 4*time.Second)
+	require.NoError(t, c.AddAuth("digest", []byte("alice:pw")))
+	su, _ := connect(t, env.srv.Addr(), 4*time.Second)
+	require.NoError(t, su.AddAuth("digest", []byte(superUser+":"+superSecret)))
+	r := env.root
+	for _, flags := range []int32{0, zk.FlagEphemeral} {
+		p := fmt.Sprintf("%s/n%d", r, flags)
+		_, err := c.Create(p, []byte("v"), flags, zk.WorldACL(zk.PermAll))
+		require.NoError(t, err)
+		_, err = c.SetACL(p, zk.DigestACL(zk.PermAll, "bob", "pw"), -1)
+		require.NoError(t, err)
+		_, _, err = c.Get(p)
+		require.ErrorIs(t, err, zk.ErrNoAuth)
+		_, before, err := c.Exists(p)
+		require.NoError(t, err)
+		_, err = c.Multi(
+			&zk.DeleteRequest{Path: p, Version: 0},
+			&zk.CheckVersionRequest{Path: r + "/missing", Version: 1},
+		)
+		require.ErrorIs(t, err, zk.ErrNoNode)
+		_, _, err = c.Get(p)
+		env.tr.err(fmt.Sprintf("get after rolled-back delete (flags %d)", flags), err)
+		assert.ErrorIs(t, err, zk.ErrNoAuth, "flags %d: the rolled-back delete lost the node's ACL", flags)
+		// getACL needs READ or ADMIN: ask as the super user.
+		acl, after, err := su.GetACL(p)
+		require.NoError(t, err)
+		assert.Equal(t, zk.DigestACL(zk.PermAll, "bob", "pw"), acl, "flags %d", flags)
+		assert.Equal(t, *before, *after, "flags %d: Stat changed by a rolled-back multi", flags)
 	}
 }
