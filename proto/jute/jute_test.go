@@ -61,12 +61,12 @@ func TestStickyErrorAndLimits(t *testing.T) {
 	require.ErrorIs(t, d.Err(), ErrShort)
 
 	d = NewDecoder([]byte{0xff, 0xff, 0xff, 0xfe})
-	d.String()
+	_ = d.String()
 	require.ErrorIs(t, d.Err(), ErrNegative)
 
 	d = NewDecoder([]byte{0, 0, 0, 5, 'a', 'b', 'c', 'd', 'e'})
 	d.Max = 4
-	d.String()
+	_ = d.String()
 	require.ErrorIs(t, d.Err(), ErrTooLarge)
 
 	// A vector count larger than the bytes left is rejected up front.
