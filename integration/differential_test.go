@@ -57,10 +57,11 @@ func TestDifferentialRandomOps(t *testing.T) {
 		a, z := traces[kindApache][seed], traces[kindZkd][seed]
 		for i := 0; i < len(a) && i < len(z); i++ {
 			if a[i] != z[i] {
-				lo := max(0, i-5)
+				lo := max(0, i-12)
 				if os.Getenv("DIFF_DUMP") != "" {
-					t.Logf("full Apache trace up to the difference:\n%s", joinLines(a[:i+1]))
+					t.Logf("full Apache trace up to the difference and on:\n%s", joinLines(a[:min(len(a), i+40)]))
 				}
+				t.Logf("zkd context:\n%s", joinLines(z[lo:min(len(z), i+3)]))
 				t.Fatalf("seed %d: traces differ at step %d\nApache: %s\nzkd:    %s\ncontext (Apache):\n%s", seed, i, a[i], z[i], joinLines(a[lo:i]))
 			}
 		}
@@ -78,7 +79,8 @@ func joinLines(ls []string) string {
 
 func randomOps(t *testing.T, addr string, seed int64, n int) []string {
 	c, _ := connect(t, addr, 4*time.Second)
-	defer c.Close()
+	defer func() { c.Close() }()
+	sessions := 0
 	// w only reads and watches; c makes the changes.
 	w, _ := connect(t, addr, 4*time.Second)
 	defer w.Close()
@@ -137,7 +139,27 @@ func randomOps(t *testing.T, addr string, seed int64, n int) []string {
 	for i := 0; i < n; i++ {
 		p := path()
 		label := fmt.Sprintf("%03d ", i)
-		switch op := rng.Intn(15); op {
+		switch op := rng.Intn(18); op {
+		case 15:
+			// c's session ends; a new one (authenticated again) takes over:
+			// its ephemerals go and w's watches on them fire.
+			c.Close()
+			sessions++
+			c, _ = connect(t, addr, 4*time.Second)
+			require.NoError(t, c.AddAuth("digest", []byte("alice:pw")))
+			tr.session(fmt.Sprintf("self%d", sessions), c.SessionID())
+			tr.add(label+"new session", sessions)
+		case 16:
+			acl, st, err := w.GetACL(p)
+			tr.add(label+"getACL by w "+p[len(root):], errOr(err, fmt.Sprint(acl)))
+			if err == nil {
+				tr.stat(label+"  stat", st)
+			}
+		case 17:
+			a := rng.Intn(len(acls))
+			f := flagsOf[rng.Intn(len(flagsOf))]
+			got, err := c.Create(p, nil, f, acls[a])
+			tr.add(label+fmt.Sprintf("create %s flags=%d acl=%d", p[len(root):], f, a), errOr(err, got[min(len(got), len(root)):]))
 		case 12:
 			_, _, ch, err := w.GetW(p)
 			tr.add(label+"watch data "+p[len(root):], errOr(err, "ok"))

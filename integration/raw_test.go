@@ -23,6 +23,7 @@ import (
 // Opcodes and codes from the ZooKeeper 3.8 protocol (ZooDefs.OpCode, KeeperException.Code).
 const (
 	opCreate               = 1
+	opExists               = 3
 	opGetData              = 4
 	opSetData              = 5
 	opDelete               = 2

@@ -163,6 +163,7 @@ var scenarios = []scenario{
 	{"set_watches2", scenarioSetWatches2},
 	{"children_order", scenarioChildrenOrder},
 	{"multi_rollback_acl", scenarioMultiRollbackACL},
+	{"watch_acl", scenarioWatchACL},
 }
 
 func TestScenarios(t *testing.T) {
@@ -1407,4 +1408,54 @@ func scenarioMultiRollbackACL(t *testing.T, env *scenarioEnv) {
 		assert.Equal(t, zk.DigestACL(zk.PermAll, "bob", "pw"), acl, "flags %d", flags)
 		assert.Equal(t, *before, *after, "flags %d: Stat changed by a rolled-back multi", flags)
 	}
+}
+
+// scenarioWatchACL: a notification is only delivered to a session allowed to
+// READ the node when it fires (Apache 3.8 checks the ACL at delivery); the
+// watch is used up either way. Found by the differential test.
+func scenarioWatchACL(t *testing.T, env *scenarioEnv) {
+	c, _ := connect(t, env.srv.Addr(), 4*time.Second)
+	require.NoError(t, c.AddAuth("digest", []byte("alice:pw")))
+	rc, _ := newRawSession(t, env.srv.Addr()) // unauthenticated watcher
+	r := env.root
+	n := r + "/n"
+	_, err := c.Create(n, []byte("v"), 0, zk.WorldACL(zk.PermAll))
+	require.NoError(t, err)
+	res := rc.mustCall(t, opGetData, enc(nil).str(n).boolean(true))
+	require.Equal(t, int32(errOK), res.Err)
+	res = rc.mustCall(t, opGetChildren, enc(nil).str(n).boolean(true))
+	require.Equal(t, int32(errOK), res.Err)
+
+	_, err = c.SetACL(n, zk.DigestACL(zk.PermAll, "alice", "pw"), -1)
+	require.NoError(t, err)
+	_, err = c.Set(n, []byte("w"), -1)
+	require.NoError(t, err)
+	_, err = c.Create(n+"/k", nil, 0, zk.WorldACL(zk.PermAll))
+	require.NoError(t, err)
+	rc.noEvent(t, 500*time.Millisecond)
+	env.tr.add("events without READ", "none")
+
+	// The watches were used up: with the ACL open again, no late event.
+	_, err = c.SetACL(n, zk.WorldACL(zk.PermAll), -1)
+	require.NoError(t, err)
+	_, err = c.Set(n, []byte("x"), -1)
+	require.NoError(t, err)
+	rc.noEvent(t, 300*time.Millisecond)
+
+	// A watch set now is delivered as usual.
+	res = rc.mustCall(t, opGetData, enc(nil).str(n).boolean(true))
+	require.Equal(t, int32(errOK), res.Err)
+	_, err = c.Set(n, []byte("y"), -1)
+	require.NoError(t, err)
+	got := rc.nextEvent(t, 5*time.Second)
+	assert.Equal(t, watchEvent{Type: evNodeDataChanged, State: 3, Path: n}, got)
+
+	// An exists watch on a missing node that is then created with an ACL
+	// the watcher cannot read is not delivered either.
+	res = rc.mustCall(t, opExists, enc(nil).str(r+"/secret").boolean(true))
+	require.Equal(t, int32(errNoNode), res.Err)
+	_, err = c.Create(r+"/secret", nil, 0, zk.DigestACL(zk.PermAll, "alice", "pw"))
+	require.NoError(t, err)
+	rc.noEvent(t, 500*time.Millisecond)
+	env.tr.add("exists watch on a created unreadable node", "none")
 }
