@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -55,17 +56,23 @@ func TestDifferentialRandomOps(t *testing.T) {
 	}
 	for _, seed := range seeds {
 		a, z := traces[kindApache][seed], traces[kindZkd][seed]
+		diff := -1
 		for i := 0; i < len(a) && i < len(z); i++ {
 			if a[i] != z[i] {
-				lo := max(0, i-12)
-				if os.Getenv("DIFF_DUMP") != "" {
-					t.Logf("full Apache trace up to the difference and on:\n%s", joinLines(a[:min(len(a), i+40)]))
-				}
-				t.Logf("zkd context:\n%s", joinLines(z[lo:min(len(z), i+3)]))
-				t.Fatalf("seed %d: traces differ at step %d\nApache: %s\nzkd:    %s\ncontext (Apache):\n%s", seed, i, a[i], z[i], joinLines(a[lo:i]))
+				diff = i
+				break
 			}
 		}
-		require.Equal(t, len(a), len(z), "seed %d: trace lengths", seed)
+		if diff < 0 {
+			assert.Equal(t, len(a), len(z), "seed %d: trace lengths", seed)
+			continue
+		}
+		lo := max(0, diff-12)
+		if os.Getenv("DIFF_DUMP") != "" {
+			t.Logf("seed %d: Apache trace up to the difference and on:\n%s", seed, joinLines(a[:min(len(a), diff+40)]))
+		}
+		t.Errorf("seed %d: traces differ at line %d\nApache: %s\nzkd:    %s\nApache before:\n%szkd around:\n%s",
+			seed, diff, a[diff], z[diff], joinLines(a[lo:diff]), joinLines(z[lo:min(len(z), diff+3)]))
 	}
 }
 
