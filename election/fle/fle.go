@@ -204,6 +204,17 @@ func (e *Election) Stop() {
 	e.recvset, e.outof = nil, nil
 }
 
+// UpdateEpoch sets the epoch of the decided vote to the epoch ZAB
+// established (Apache's QuorumPeer.updateElectionVote, ZOOKEEPER-1732): the
+// server calls it when its ZAB role is established, so that every member of
+// the ensemble reports the same (leader, epoch) to servers that start later
+// and they can join. It does nothing while LOOKING.
+func (e *Election) UpdateEpoch(epoch int64) {
+	if e.state != peer.Looking {
+		e.current.vote.PeerEpoch = epoch
+	}
+}
+
 // HasReady reports whether Ready would return anything.
 func (e *Election) HasReady() bool { return len(e.msgs) > 0 || e.decision != nil }
 
@@ -280,10 +291,15 @@ func (e *Election) Step(m Message) {
 	if n.State > peer.Observing {
 		return // Apache's WorkerReceiver drops unknown states
 	}
-	// WorkerReceiver: a non-voter (observer) is answered right away with
-	// our current vote and state, and its vote is otherwise ignored.
+	// WorkerReceiver: a LOOKING non-voter (observer) is answered right away
+	// with our current vote and state, and its vote is otherwise ignored.
+	// Apache answers whatever the observer's state; answering a decided
+	// observer would ping-pong with it while we are LOOKING (it answers
+	// every LOOKING voter), so we do not.
 	if !e.cfg.Verifier.IsVoter(m.From) {
-		e.send(m.From, e.Proposal(), e.clock, e.state)
+		if n.State == peer.Looking {
+			e.send(m.From, e.Proposal(), e.clock, e.state)
+		}
 		return
 	}
 	if e.state != peer.Looking {

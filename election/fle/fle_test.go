@@ -197,3 +197,25 @@ func TestRandomSchedules(t *testing.T) {
 		}
 	}
 }
+
+// ZOOKEEPER-1732: once ZAB established epoch 5, the decided vote reports
+// it, so that a late joiner sees every member agree on (leader, epoch).
+func TestUpdateEpoch(t *testing.T) {
+	e, err := New(Config{ID: 2, Verifier: verifier(t, []uint64{1, 2, 3}, nil)})
+	require.NoError(t, err)
+	e.UpdateEpoch(9) // LOOKING: ignored
+	require.Equal(t, Vote{}, e.Proposal())
+	e.Start(Vote{PeerEpoch: 1})
+	e.Step(Message{From: 3, To: 2, N: peer.Notification{State: peer.Looking, Leader: 3, PeerEpoch: 1, ElectionEpoch: 1}})
+	for i := 0; i < 3; i++ {
+		e.Tick()
+	}
+	require.Equal(t, peer.Following, e.State())
+	e.Ready()
+	e.UpdateEpoch(5)
+	e.Step(Message{From: 1, To: 2, N: peer.Notification{State: peer.Looking, Leader: 1, ElectionEpoch: 1}})
+	rd := e.Ready()
+	require.Len(t, rd.Messages, 1)
+	require.Equal(t, int64(5), rd.Messages[0].N.PeerEpoch)
+	require.Equal(t, uint64(3), rd.Messages[0].N.Leader)
+}

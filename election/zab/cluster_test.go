@@ -147,6 +147,7 @@ func (c *cluster) follow(id, leader uint64) {
 		c.t.Fatal(err)
 	}
 	n.learner = f
+	f.Connected()
 	c.collect(n)
 }
 

@@ -47,6 +47,7 @@ func FuzzStep(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		fl.Connected()
 		last := int64(0)
 		// data is a sequence of length-prefixed messages.
 		for len(data) > 0 {

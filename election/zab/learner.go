@@ -31,13 +31,14 @@ const (
 // Follower and Observer). The role follows the membership: an observer of
 // the Verifier registers with OBSERVERINFO and never acks proposals.
 type Learner struct {
-	cfg      Config
-	leader   uint64
-	observer bool
-	out      output
-	lost     bool
-	stage    learnerStage
-	silent   int
+	cfg       Config
+	leader    uint64
+	observer  bool
+	out       output
+	lost      bool
+	stage     learnerStage
+	silent    int
+	connected bool
 
 	acceptedEpoch int64
 	currentEpoch  int64
@@ -48,8 +49,8 @@ type Learner struct {
 	pending       []Entry
 }
 
-// NewLearner starts discovery with leader: the first Ready holds the
-// FOLLOWERINFO (OBSERVERINFO for an observer).
+// NewLearner prepares discovery with leader; call Connected once the
+// connection to the leader is up.
 func NewLearner(cfg Config, leader uint64, st LearnerState) (*Learner, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -59,9 +60,25 @@ func NewLearner(cfg Config, leader uint64, st LearnerState) (*Learner, error) {
 	}
 	f := &Learner{cfg: cfg, leader: leader, observer: cfg.Verifier.IsObserver(cfg.ID),
 		acceptedEpoch: st.AcceptedEpoch, currentEpoch: st.CurrentEpoch, lastZxid: st.LastZxid, applied: st.LastZxid, snapZxid: st.SnapshotZxid}
-	f.out.send(cfg.ID, leader, peer.LearnerInfo{Observer: f.observer, ServerID: cfg.ID, AcceptedEpoch: st.AcceptedEpoch, Version: peer.ProtocolVersion})
 	return f, nil
 }
+
+// Connected tells the learner that its connection to the leader's quorum
+// port is up (the wiring dials, retrying while the leader is not yet
+// listening, within initLimit ticks): its Ready then holds the
+// FOLLOWERINFO (OBSERVERINFO for an observer). Calls after the first do
+// nothing: a connection that breaks ends the role.
+func (f *Learner) Connected() {
+	if f.lost || f.connected {
+		return
+	}
+	f.connected = true
+	f.silent = 0
+	f.send(peer.LearnerInfo{Observer: f.observer, ServerID: f.cfg.ID, AcceptedEpoch: f.acceptedEpoch, Version: peer.ProtocolVersion})
+}
+
+// Epoch is the epoch the leader announced in LEADERINFO (0 before).
+func (f *Learner) Epoch() int64 { return f.newEpoch }
 
 // Leader is the server this learner follows.
 func (f *Learner) Leader() uint64 { return f.leader }
@@ -94,7 +111,7 @@ func (f *Learner) send(m peer.Msg) { f.out.send(f.cfg.ID, f.leader, m) }
 // Step handles one message from the leader; messages from anyone else
 // (an old leader still talking) are ignored.
 func (f *Learner) Step(m Message) {
-	if f.lost || m.From != f.leader {
+	if f.lost || !f.connected || m.From != f.leader {
 		return
 	}
 	f.silent = 0

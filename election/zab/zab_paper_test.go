@@ -29,6 +29,8 @@ func established(t *testing.T, voters, observers int) *cluster {
 func learnerAt(t *testing.T, v quorum.Verifier, id uint64) *Learner {
 	f, err := NewLearner(Config{ID: id, Verifier: v}, 1, LearnerState{AcceptedEpoch: 0})
 	require.NoError(t, err)
+	require.False(t, f.HasReady(), "FOLLOWERINFO before the connection is up")
+	f.Connected()
 	f.Ready()
 	f.Step(Message{From: 1, To: id, Msg: peer.LeaderInfo{NewEpoch: 1}})
 	f.Step(Message{From: 1, To: id, Msg: peer.Zxid{Kind: peer.TypeDiff}})
@@ -121,6 +123,7 @@ func TestNewLeaderAckAfterSync(t *testing.T) {
 	v := voters(t, 3)
 	f, err := NewLearner(Config{ID: 2, Verifier: v}, 1, LearnerState{AcceptedEpoch: 1, CurrentEpoch: 1, LastZxid: MakeZxid(1, 1)})
 	require.NoError(t, err)
+	f.Connected()
 	f.Ready()
 	f.Step(Message{From: 1, To: 2, Msg: peer.LeaderInfo{NewEpoch: 2}})
 	rd := f.Ready()
@@ -142,6 +145,7 @@ func TestNewLeaderAckAfterSync(t *testing.T) {
 func TestLearnerListensToItsLeaderOnly(t *testing.T) {
 	f, err := NewLearner(Config{ID: 2, Verifier: voters(t, 3)}, 1, LearnerState{})
 	require.NoError(t, err)
+	f.Connected()
 	f.Ready()
 	f.Step(Message{From: 3, To: 2, Msg: peer.LeaderInfo{NewEpoch: 9}})
 	require.False(t, f.HasReady())
