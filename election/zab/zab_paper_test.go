@@ -307,3 +307,19 @@ func TestConfigAndZxidHelpers(t *testing.T) {
 	require.False(t, follows(MakeZxid(7, 44), z))
 	require.False(t, follows(MakeZxid(9, 2), z))
 }
+
+// Apache forces a new election when the counter of the epoch would roll
+// over ("zxid lower 32 bits have rolled over"); so does the Leader.
+func TestZxidCounterOverflowStepsDown(t *testing.T) {
+	c := established(t, 3, 0)
+	l := c.node(1).leader
+	l.counter = 0xffffffff - 1
+	z, err := l.Propose([]byte("last"))
+	require.NoError(t, err)
+	require.Equal(t, int64(0xffffffff), CounterOf(z))
+	_, err = l.Propose([]byte("one too many"))
+	require.ErrorIs(t, err, ErrZxidOverflow)
+	require.ErrorIs(t, l.Ready().Lost, ErrLost)
+	_, err = l.Propose([]byte("after"))
+	require.ErrorIs(t, err, ErrNotLeading)
+}
