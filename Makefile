@@ -1,6 +1,6 @@
 # mqstack: ZooKeeper + Kafka + EFAK, reimplemented in Go. See README.md.
 SHELL   := /bin/bash
-MODULES := proto storage zkd integration
+MODULES := proto storage election zkd integration
 PKGS    := $(foreach m,$(MODULES),./$(m)/...)
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
