@@ -140,6 +140,22 @@ type Server struct {
 // (kill, and its logs printed when the test failed).
 func StartServer(t testing.TB, kind string, opts ServerOptions) *Server {
 	t.Helper()
+	s := newServer(t, kind, opts)
+	s.start()
+	return s
+}
+
+// StartServerSoft is StartServer that returns errExitedEarly (with the
+// server's logs kept) when the process exits before it serves, e.g. because
+// it refuses a dataDir.
+func StartServerSoft(t testing.TB, kind string, opts ServerOptions) (*Server, error) {
+	t.Helper()
+	s := newServer(t, kind, opts)
+	return s, s.startOrExit(true)
+}
+
+func newServer(t testing.TB, kind string, opts ServerOptions) *Server {
+	t.Helper()
 	switch kind {
 	case kindZkd:
 		zkdBinary(t)
@@ -168,7 +184,6 @@ func StartServer(t testing.TB, kind string, opts ServerOptions) *Server {
 			s.DumpLogs()
 		}
 	})
-	s.start()
 	return s
 }
 
