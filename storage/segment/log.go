@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"mqstack/proto/kafka"
+	"mqstack/storage/checkpoint"
 	"mqstack/storage/vfs"
 )
 
@@ -52,6 +53,8 @@ type Log struct {
 	recoveryPoint  int64
 	dirDirty       bool // directory entries changed since the last SyncDir
 	closed         bool
+	epochs         []checkpoint.EpochEntry // leader epoch cache, see epoch.go
+	epochsDirty    bool
 }
 
 // Open opens or creates the partition log in opts.Dir, completing an
@@ -87,6 +90,9 @@ func (l *Log) newSegment(base int64) *segment {
 }
 
 func (l *Log) load(opts Options) error {
+	if err := l.loadEpochs(); err != nil {
+		return err
+	}
 	names, err := l.fs.ReadDir(l.dir)
 	if err != nil {
 		return fmt.Errorf("%w: list %s: %w", ErrIO, l.dir, err)
@@ -215,6 +221,11 @@ func (l *Log) load(opts Options) error {
 		l.recoveryPoint = l.logEndOffset()
 	}
 	l.highWatermark = l.logStartOffset
+	l.truncateEpochsFromEnd(l.logEndOffset())
+	l.truncateEpochsFromStart(l.logStartOffset)
+	if err := l.saveEpochs(); err != nil {
+		return err
+	}
 	// A recovered log is made durable before anything is served from it.
 	return l.flushLocked()
 }
@@ -259,6 +270,7 @@ func (l *Log) recoverSegment(s *segment, prevNext int64, validate bool) (cut boo
 		if err := s.addIndexEntries(h, pos, int64(l.cfg.IndexIntervalBytes)); err != nil {
 			return false, err
 		}
+		l.assignEpoch(h.PartitionLeaderEpoch, h.BaseOffset)
 		s.next = h.NextOffset()
 		pos += h.Size()
 	}
@@ -363,6 +375,12 @@ func (l *Log) Append(records []byte, opts AppendOptions) (AppendResult, error) {
 	res.Batches, res.Bytes = len(headers), len(records)
 
 	if err := l.maybeRoll(int64(len(records)), res.FirstOffset, res.LastOffset, headers[0].MaxTimestamp, now); err != nil {
+		return res, err
+	}
+	for _, h := range headers {
+		l.assignEpoch(h.PartitionLeaderEpoch, h.BaseOffset)
+	}
+	if err := l.saveEpochs(); err != nil {
 		return res, err
 	}
 	s := l.active()

@@ -47,7 +47,9 @@ func (l *Log) Truncate(to int64) (int64, error) {
 			return 0, err
 		}
 	}
-	l.afterShrink()
+	if err := l.afterShrink(); err != nil {
+		return 0, err
+	}
 	l.log.Info().Int64("to", to).Int64("log_end_offset", l.logEndOffset()).Msg("truncated log")
 	return l.logEndOffset(), nil
 }
@@ -81,15 +83,20 @@ func (l *Log) truncateFullyLocked(offset int64) (int64, error) {
 		return 0, err
 	}
 	l.logStartOffset = offset
-	l.afterShrink()
+	l.epochs, l.epochsDirty = nil, true
+	if err := l.afterShrink(); err != nil {
+		return 0, err
+	}
 	return offset, nil
 }
 
-func (l *Log) afterShrink() {
+func (l *Log) afterShrink() error {
 	leo := l.logEndOffset()
 	l.highWatermark = min(max(l.highWatermark, l.logStartOffset), leo)
 	l.recoveryPoint = min(l.recoveryPoint, leo)
 	l.logStartOffset = min(l.logStartOffset, leo)
+	l.truncateEpochsFromEnd(leo)
+	return l.saveEpochs()
 }
 
 // DeleteRecordsBefore is the DeleteRecords API: it advances the log start
@@ -115,7 +122,11 @@ func (l *Log) DeleteRecordsBefore(offset int64) (int64, error) {
 	_, err := l.deleteSegmentsLocked(func(s, next *segment) bool {
 		return next != nil && next.base <= l.logStartOffset
 	}, "log start offset")
-	return l.logStartOffset, err
+	if err != nil {
+		return l.logStartOffset, err
+	}
+	l.truncateEpochsFromStart(l.logStartOffset)
+	return l.logStartOffset, l.saveEpochs()
 }
 
 // DeleteOldSegments applies retention at time now (Unix ms): for
@@ -205,5 +216,6 @@ func (l *Log) deleteSegmentsLocked(match func(s, next *segment) bool, reason str
 			Str("reason", reason).Msg("deleted segment")
 	}
 	l.logStartOffset = max(l.logStartOffset, l.segments[0].base)
-	return count, nil
+	l.truncateEpochsFromStart(l.logStartOffset)
+	return count, l.saveEpochs()
 }
