@@ -164,6 +164,7 @@ var scenarios = []scenario{
 	{"children_order", scenarioChildrenOrder},
 	{"multi_rollback_acl", scenarioMultiRollbackACL},
 	{"watch_acl", scenarioWatchACL},
+	{"ttl_touch", scenarioTTLTouch},
 }
 
 func TestScenarios(t *testing.T) {
@@ -1458,4 +1459,30 @@ func scenarioWatchACL(t *testing.T, env *scenarioEnv) {
 	require.NoError(t, err)
 	rc.noEvent(t, 500*time.Millisecond)
 	env.tr.add("exists watch on a created unreadable node", "none")
+}
+
+// scenarioTTLTouch: a TTL counts from the node's last modification, and a
+// TTL node is only removed when it has no children.
+func scenarioTTLTouch(t *testing.T, env *scenarioEnv) {
+	c, _ := connect(t, env.srv.Addr(), 4*time.Second)
+	acl := zk.WorldACL(zk.PermAll)
+	r := env.root
+	start := time.Now()
+	_, err := c.CreateTTL(r+"/t", nil, zk.FlagTTL, acl, 3*time.Second)
+	require.NoError(t, err)
+	time.Sleep(2 * time.Second)
+	_, err = c.Set(r+"/t", []byte("touch"), -1)
+	require.NoError(t, err)
+	touched := time.Since(start)
+	time.Sleep(time.Until(start.Add(3500 * time.Millisecond)))
+	if time.Since(start) < touched+3*time.Second-200*time.Millisecond {
+		ok, _, err := c.Exists(r + "/t")
+		require.NoError(t, err)
+		assert.True(t, ok, "a TTL node was removed less than its TTL after its last change")
+	}
+	require.Eventually(t, func() bool {
+		ok, _, err := c.Exists(r + "/t")
+		return err == nil && !ok
+	}, 15*time.Second, 100*time.Millisecond, "the TTL node never expired after its last change")
+	env.tr.add("ttl touched then expired", "ok")
 }
