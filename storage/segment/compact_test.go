@@ -195,3 +195,47 @@ func TestCompactionCrashAtEveryOperation(t *testing.T) {
 		require.NoError(t, l2.Close())
 	}
 }
+
+// TestCompactionEachOperationFailsOnce fails each filesystem operation of a
+// compaction pass in turn: the pass reports the error, and the log reopens
+// with the latest value of every key at unchanged offsets.
+func TestCompactionEachOperationFailsOnce(t *testing.T) {
+	cfg := tinyConfig()
+	cfg.CleanupPolicy = "compact"
+	build := func(m *vfs.MemFS) *Log {
+		l := openLog(t, m, "/d/c-0", cfg, &fakeClock{ms: 1}, nil, false, 0)
+		for i := 0; i < 30; i++ {
+			_, err := l.Append(keyedBatch(t, 1, kafka.CompressionGzip, fmt.Sprintf("k%d", i%4), fmt.Sprint(i)), AppendOptions{AssignOffsets: true})
+			require.NoError(t, err)
+		}
+		require.NoError(t, l.Roll())
+		l.SetHighWatermark(30)
+		require.NoError(t, l.Flush())
+		return l
+	}
+	ref := vfs.NewMem()
+	l := build(ref)
+	start := ref.Ops()
+	_, err := l.Clean(2)
+	require.NoError(t, err)
+	total := ref.Ops() - start
+	require.NoError(t, l.Close())
+	for n := 1; n <= total; n++ {
+		m := vfs.NewMem()
+		l := build(m)
+		m.FailNth(n, vfs.OpAll)
+		_, err := l.Clean(2)
+		require.Error(t, err, "failing op %d of the clean must surface", n)
+		_ = l.Close()
+		m.ClearFaults()
+		l2, err := tryOpen(m, "/d/c-0", cfg, &fakeClock{ms: 1}, nil, false, 0)
+		require.NoError(t, err, "reopen after failing op %d", n)
+		require.Equal(t, int64(30), l2.LogEndOffset())
+		last := map[string]string{}
+		for _, r := range readRecords(t, l2) {
+			last[string(r.Key)] = string(r.Value)
+		}
+		require.Equal(t, map[string]string{"k0": "28", "k1": "29", "k2": "26", "k3": "27"}, last, "failing op %d", n)
+		require.NoError(t, l2.Close())
+	}
+}
