@@ -83,6 +83,10 @@ func OpenDir(opts DirOptions) (*LogDir, error) {
 	if err != nil {
 		return nil, err
 	}
+	highWatermarks, err := checkpoint.ReadOffsets(opts.FS, filepath.Join(opts.Path, checkpoint.ReplicationFile))
+	if err != nil {
+		return nil, err
+	}
 	names, err := opts.FS.ReadDir(opts.Path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: list %s: %w", ErrIO, opts.Path, err)
@@ -105,6 +109,7 @@ func OpenDir(opts DirOptions) (*LogDir, error) {
 			_ = d.closeLogs()
 			return nil, fmt.Errorf("log dir %s: partition %s: %w", opts.Path, tp, err)
 		}
+		l.SetHighWatermark(highWatermarks[tp])
 		d.logs[tp] = l
 	}
 	if clean {
@@ -191,8 +196,9 @@ func (d *LogDir) DeleteLog(tp checkpoint.TopicPartition) error {
 	return d.opts.FS.SyncDir(d.opts.Path)
 }
 
-// Checkpoint writes recovery-point-offset-checkpoint and
-// log-start-offset-checkpoint for every log.
+// Checkpoint writes recovery-point-offset-checkpoint,
+// log-start-offset-checkpoint and replication-offset-checkpoint (high
+// watermarks) for every log.
 func (d *LogDir) Checkpoint() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -202,11 +208,16 @@ func (d *LogDir) Checkpoint() error {
 func (d *LogDir) checkpointLocked() error {
 	rp := map[checkpoint.TopicPartition]int64{}
 	lso := map[checkpoint.TopicPartition]int64{}
+	hw := map[checkpoint.TopicPartition]int64{}
 	for tp, l := range d.logs {
 		rp[tp] = l.RecoveryPoint()
 		lso[tp] = l.LogStartOffset()
+		hw[tp] = l.HighWatermark()
 	}
 	if err := checkpoint.WriteOffsets(d.opts.FS, filepath.Join(d.opts.Path, checkpoint.RecoveryPointFile), rp); err != nil {
+		return err
+	}
+	if err := checkpoint.WriteOffsets(d.opts.FS, filepath.Join(d.opts.Path, checkpoint.ReplicationFile), hw); err != nil {
 		return err
 	}
 	return checkpoint.WriteOffsets(d.opts.FS, filepath.Join(d.opts.Path, checkpoint.LogStartOffsetFile), lso)

@@ -66,6 +66,7 @@ func TestLogDirCleanAndUncleanShutdown(t *testing.T) {
 			require.True(t, ok)
 			require.Equal(t, int64(30), l.LogEndOffset())
 			require.Equal(t, int64(7), l.LogStartOffset(), "the log start offset comes back from its checkpoint")
+			require.Equal(t, int64(30), l.HighWatermark(), "the high watermark comes back from replication-offset-checkpoint")
 			require.Contains(t, logs.String(), `"clean_shutdown":true`)
 
 			// Now "crash": no Close, so no marker; the next open re-validates.

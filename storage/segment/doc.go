@@ -9,6 +9,7 @@
 //	  .kafka_cleanshutdown                 present only after a clean Close
 //	  recovery-point-offset-checkpoint     storage/checkpoint formats
 //	  log-start-offset-checkpoint
+//	  replication-offset-checkpoint        high watermarks
 //	  <topic>-<partition>/
 //	    00000000000000000000.log           record batches v2, as on the wire
 //	    00000000000000000000.index         offset index
