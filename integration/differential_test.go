@@ -17,12 +17,14 @@ import (
 
 // TestDifferentialRandomOps drives both servers with the same seeded random
 // sequence of operations on a small namespace (creates of every
-// deterministic mode, deletes and sets with right/wrong/any versions, reads,
-// setACL, multi) from one session, and requires identical traces: error
-// codes, returned paths and Stats with zxids replaced by their rank.
+// deterministic mode and several ACLs, deletes and sets with right/wrong/any
+// versions, reads, setACL, multi, watches from a second, unauthenticated
+// session, session turnover, and two server restarts per seed) and requires
+// identical traces: error codes, returned paths, Stats with zxids replaced by
+// their rank, and the notifications that fired after each step.
 // Containers and TTL nodes are left out: their removal runs on a timer.
 func TestDifferentialRandomOps(t *testing.T) {
-	seeds := []int64{1, 2, 3, 4, 5, 6}
+	seeds := []int64{1, 2, 3, 4}
 	// DIFF_SEEDS=N runs seeds 1..N instead (a longer hunt for differences).
 	if n, err := strconv.Atoi(os.Getenv("DIFF_SEEDS")); err == nil && n > 0 {
 		seeds = seeds[:0]
@@ -37,7 +39,7 @@ func TestDifferentialRandomOps(t *testing.T) {
 			srv := StartServer(t, kind, ServerOptions{})
 			traces[kind] = map[int64][]string{}
 			for _, seed := range seeds {
-				traces[kind][seed] = randomOps(t, srv.Addr(), seed, opsPerSeed)
+				traces[kind][seed] = randomOps(t, srv, seed, opsPerSeed)
 				errs, fired := 0, 0
 				for _, l := range traces[kind][seed] {
 					if strings.Contains(l, "err=") {
@@ -84,7 +86,15 @@ func joinLines(ls []string) string {
 	return out
 }
 
-func randomOps(t *testing.T, addr string, seed int64, n int) []string {
+// waitSession waits until c has a session again (after a server restart).
+func waitSession(t *testing.T, c *zk.Conn) {
+	t.Helper()
+	require.Eventually(t, func() bool { return c.State() == zk.StateHasSession }, 30*time.Second, 20*time.Millisecond,
+		"the client did not get its session back after the restart")
+}
+
+func randomOps(t *testing.T, srv *Server, seed int64, n int) []string {
+	addr := srv.Addr()
 	c, _ := connect(t, addr, 4*time.Second)
 	defer func() { c.Close() }()
 	sessions := 0
@@ -154,6 +164,15 @@ func randomOps(t *testing.T, addr string, seed int64, n int) []string {
 	for i := 0; i < n; i++ {
 		p := path()
 		label := fmt.Sprintf("%03d ", i)
+		if i == n/3 || i == 2*n/3 {
+			// The whole state (tree, ACLs, counters, sessions and their
+			// ephemerals) goes through the server's snapshot and log.
+			srv.Stop()
+			srv.Restart()
+			waitSession(t, c)
+			waitSession(t, w)
+			tr.add(label+"server restarted", "ok")
+		}
 		switch op := rng.Intn(18); op {
 		case 15:
 			// c's session ends; a new one (authenticated again) takes over:
