@@ -336,7 +336,8 @@ func (l *Log) Append(records []byte, opts AppendOptions) (AppendResult, error) {
 		if err != nil {
 			return res, fmt.Errorf("%w: batch %d at byte %d: %w", ErrInvalidBatch, len(headers), pos, err)
 		}
-		if l.cfg.MaxMessageBytes > 0 && n > l.cfg.MaxMessageBytes {
+		// Like Kafka's appendAsFollower, replicated batches skip max.message.bytes.
+		if opts.AssignOffsets && l.cfg.MaxMessageBytes > 0 && n > l.cfg.MaxMessageBytes {
 			return res, fmt.Errorf("%w: batch of %d bytes, max.message.bytes is %d", ErrRecordTooLarge, n, l.cfg.MaxMessageBytes)
 		}
 		if int64(n) > l.cfg.SegmentBytes {

@@ -142,6 +142,11 @@ func TestAppendValidation(t *testing.T) {
 			kafka.SetBaseOffset(f, 11)
 			_, err = l.Append(f, AppendOptions{})
 			require.ErrorIs(t, err, ErrOffsetsOutOfOrder)
+			big := producerBatch(t, 0, 20, 10, kafka.CompressionNone)
+			kafka.SetBaseOffset(big, 12)
+			_, err = l.Append(big, AppendOptions{})
+			require.NoError(t, err, "a follower takes what its leader accepted, over max.message.bytes too")
+			require.Equal(t, int64(32), l.LogEndOffset())
 		})
 	}
 }
