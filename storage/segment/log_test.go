@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -265,4 +266,39 @@ func TestConfigValidateNamesKey(t *testing.T) {
 	c = DefaultConfig()
 	c.SegmentBytes = 1
 	require.ErrorContains(t, c.Validate(), "segment.bytes")
+}
+
+// A segment whose offset index has no entry (Kafka writes none for a
+// segment's first index.interval.bytes) loads without a rebuild; a missing
+// time index is rebuilt so the largest timestamp stays right.
+func TestLoadKafkaStyleSparseIndexes(t *testing.T) {
+	e := envs(t)[0]
+	clock := &fakeClock{ms: 1}
+	l := openLog(t, e.fs, e.dir, tinyConfig(), clock, nil, false, 0)
+	for i := 0; i < 20; i++ {
+		_, err := l.Append(producerBatch(t, int64(i), 1, 1000+int64(i), kafka.CompressionNone), AppendOptions{AssignOffsets: true})
+		require.NoError(t, err)
+	}
+	bases := l.SegmentBases()
+	require.NoError(t, l.Close())
+	idx := filepath.Join(e.dir, segmentName(bases[0])+".index")
+	tidx := filepath.Join(e.dir, segmentName(bases[1])+".timeindex")
+	for _, p := range []string{idx, tidx} {
+		f, err := e.fs.OpenFile(p, os.O_RDWR, 0)
+		require.NoError(t, err)
+		require.NoError(t, f.Truncate(0))
+		require.NoError(t, f.Close())
+	}
+	logs := &syncBuffer{}
+	l = openLog(t, e.fs, e.dir, tinyConfig(), clock, logs, true, 20)
+	defer l.Close()
+	require.NotContains(t, logs.String(), segmentName(bases[0])+".index", "an empty offset index is valid")
+	require.Contains(t, logs.String(), segmentName(bases[1])+".index", "an empty time index is rebuilt")
+	require.Equal(t, int64(20), l.LogEndOffset())
+	l.SetHighWatermark(20)
+	checkAll(t, l)
+	off, found, err := l.OffsetForTimestamp(1000 + bases[1])
+	require.NoError(t, err)
+	require.True(t, found)
+	require.Equal(t, bases[1], off)
 }

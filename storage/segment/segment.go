@@ -135,10 +135,11 @@ func (s *segment) loadIndexes(relLimit int64) error {
 	if err := checkOffsetIndex(offsets, s.size, relLimit); err != nil {
 		return err
 	}
-	if s.size > 0 && len(offsets) == 0 {
-		return fmt.Errorf("no entries for %d bytes of log", s.size)
-	}
 	times := parseTimeIndex(tb)
+	if s.size > 0 && len(times) == 0 {
+		// The largest timestamp (retention) would have to come from a scan.
+		return fmt.Errorf("empty time index for %d bytes of log", s.size)
+	}
 	if n := len(times); n > 0 && int64(times[n-1].RelOffset) >= relLimit {
 		return fmt.Errorf("time index entry offset %d is not below %d", times[n-1].RelOffset, relLimit)
 	}
@@ -150,8 +151,11 @@ func (s *segment) loadIndexes(relLimit int64) error {
 	}
 	// The last batch gives the next offset; the first gives rollTs.
 	if s.size > 0 {
-		last := offsets[len(offsets)-1]
-		pos := int64(last.Position)
+		// Kafka writes no entry for a segment's first 4 KiB: scan from 0.
+		var pos int64
+		if len(offsets) > 0 {
+			pos = int64(offsets[len(offsets)-1].Position)
+		}
 		var h kafka.BatchHeader
 		for pos < s.size {
 			h, err = s.readHeader(pos)
