@@ -3,6 +3,7 @@ module mqstack/zkd
 go 1.26.8
 
 require (
+	mqstack/election v0.0.0
 	mqstack/proto v0.0.0
 	mqstack/storage v0.0.0
 )
@@ -22,6 +23,7 @@ require (
 )
 
 replace (
+	mqstack/election => ../election
 	mqstack/proto => ../proto
 	mqstack/storage => ../storage
 )

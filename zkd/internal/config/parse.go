@@ -361,6 +361,22 @@ func (c *Config) Validate() error {
 			voting++
 		}
 	}
+	// Two server.N lines (or one line's two ports) on the same address
+	// cannot both bind: QuorumPeerConfig refuses them too.
+	used := map[string]string{}
+	for _, s := range c.Servers {
+		key := fmt.Sprintf("server.%d", s.ID)
+		for _, p := range []struct {
+			what string
+			port int
+		}{{"quorum port", s.QuorumPort}, {"election port", s.ElectionPort}} {
+			addr := net.JoinHostPort(s.Host, strconv.Itoa(p.port))
+			if prev, dup := used[addr]; dup {
+				return bad(key, fmt.Sprintf("%s %s is already used as the %s; give every server.N line its own quorum and election ports", p.what, addr, prev), ErrValue)
+			}
+			used[addr] = fmt.Sprintf("%s of %s", p.what, key)
+		}
+	}
 	if voting == 0 && !c.StandaloneEnabled {
 		return bad("standaloneEnabled", "standaloneEnabled=false needs at least one participant server.N line", ErrValue)
 	}

@@ -52,6 +52,13 @@ type conn struct {
 	latCount  int64
 	lastLat   int64
 	establish int64
+	// Ensemble mode (owner goroutine): fake marks the stand-in for a
+	// learner's client on the leader (nothing is ever sent to it);
+	// fwdPending counts requests forwarded to the leader and not yet
+	// answered; parked holds the later requests that wait behind them.
+	fake       bool
+	fwdPending int
+	parked     []event
 
 	received atomic.Int64
 	sent     atomic.Int64

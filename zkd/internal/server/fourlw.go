@@ -76,7 +76,7 @@ func (s *Server) serverStats() fourlw.ServerStats {
 		Connections: int(s.stats.alive.Load()),
 		Outstanding: int(s.stats.outstanding.Load()),
 		Zxid:        s.tree.LastZxid(),
-		Mode:        "standalone",
+		Mode:        s.mode(),
 		NodeCount:   s.tree.NodeCount(),
 	}
 }
@@ -122,6 +122,15 @@ func (s *Server) connStats(self *conn) []fourlw.Conn {
 
 // fourLetter writes a word's reply; it runs on the owner goroutine.
 func (s *Server) fourLetter(w *bytes.Buffer, self *conn, word string) {
+	if s.ens != nil && !s.ens.serving.Load() {
+		switch word {
+		case "ruok", "conf", "envi", "isro", "dirs":
+		default:
+			// Apache's answer while the peer is LOOKING or syncing.
+			w.WriteString(fourlw.NotServing + "\n")
+			return
+		}
+	}
 	switch word {
 	case "ruok":
 		w.WriteString(fourlw.Imok)
@@ -153,6 +162,9 @@ func (s *Server) fourLetter(w *bytes.Buffer, self *conn, word string) {
 			port = portOf(a.String())
 		}
 		fourlw.WriteConf(w, s.cfg.ConfKV(port, s.store.dirSize(s.store.snapDir), s.store.dirSize(s.store.logDir)))
+		if s.ens != nil {
+			fourlw.WriteConfMembership(w, s.cfg.Membership())
+		}
 	case "dirs":
 		fourlw.WriteDirs(w, s.store.dirSize(s.store.snapDir), s.store.dirSize(s.store.logDir))
 	case "envi":
@@ -273,9 +285,9 @@ func (s *Server) mntr() []fourlw.KV {
 	if minResp < 0 {
 		minResp = -1
 	}
-	return []fourlw.KV{
+	kv := []fourlw.KV{
 		{Key: "zk_version", Value: Version},
-		{Key: "zk_server_state", Value: "standalone"},
+		{Key: "zk_server_state", Value: s.mode()},
 		{Key: "zk_ephemerals_count", Value: i(int64(s.tree.EphemeralCount()))},
 		{Key: "zk_num_alive_connections", Value: i(s.stats.alive.Load())},
 		{Key: "zk_avg_latency", Value: fourlw.JavaDouble(fourlw.RoundLatency(s.stats.latTotal.Load(), s.stats.latCount.Load()))},
@@ -302,6 +314,24 @@ func (s *Server) mntr() []fourlw.KV {
 		{Key: "zk_non_mtls_local_conn_count", Value: "0"},
 		{Key: "zk_proposal_count", Value: "0"},
 	}
+	if s.ens != nil && s.ens.leader != nil {
+		followers, observers := 0, 0
+		for id := range s.ens.learnerLinks {
+			if s.ens.verifier.IsObserver(id) {
+				observers++
+			} else {
+				followers++
+			}
+		}
+		kv = append(kv,
+			fourlw.KV{Key: "zk_learners", Value: i(int64(followers + observers))},
+			fourlw.KV{Key: "zk_synced_followers", Value: i(int64(followers))},
+			fourlw.KV{Key: "zk_synced_non_voting_followers", Value: "0"},
+			fourlw.KV{Key: "zk_synced_observers", Value: i(int64(observers))},
+			fourlw.KV{Key: "zk_pending_syncs", Value: i(int64(len(s.ens.leaderSyncs)))},
+		)
+	}
+	return kv
 }
 
 func openFDs() int64 {
@@ -310,4 +340,12 @@ func openFDs() int64 {
 		return -1
 	}
 	return int64(len(ents))
+}
+
+// mode is srvr's Mode and mntr's zk_server_state.
+func (s *Server) mode() string {
+	if s.ens == nil {
+		return "standalone"
+	}
+	return s.ens.mode()
 }

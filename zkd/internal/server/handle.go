@@ -17,6 +17,12 @@ func (s *Server) handleConnect(c *conn, req *jute.ConnectRequest) {
 	if c.gone {
 		return
 	}
+	if s.ens != nil && !s.ens.serving.Load() {
+		c.log.Info().Msg("closing client connection: this server is not serving (no quorum or leader election in progress); the client will try another server")
+		_ = c.nc.Close()
+		c.closeNow()
+		return
+	}
 	s.conns[c.id] = c
 	c.oldClient = !req.HasReadOnly
 	if req.LastZxidSeen > s.tree.LastZxid() {
@@ -34,11 +40,15 @@ func (s *Server) handleConnect(c *conn, req *jute.ConnectRequest) {
 	}
 	c.timeout = timeout
 	now := s.nowMs()
+	if req.SessionID == 0 && s.ens != nil && s.ens.isLearner() {
+		s.ens.learnerConnect(c, timeout)
+		return
+	}
 	if req.SessionID == 0 {
 		id := s.sessions.NextID()
 		s.sessions.Add(id, timeout, now)
 		e, _ := s.tree.Prepare(&tree.Request{Session: id, Op: jute.OpCreateSession,
-			Body: &jute.CreateSessionTxn{TimeOut: timeout}}, s.tree.LastZxid()+1, now)
+			Body: &jute.CreateSessionTxn{TimeOut: timeout}}, s.nextZxid(), now)
 		s.appendTxn(e)
 		c.session = id
 		s.bySess[id] = c
@@ -65,6 +75,9 @@ func (s *Server) handleConnect(c *conn, req *jute.ConnectRequest) {
 	}
 	// revalidateSession: touchSession with the newly negotiated timeout.
 	s.sessions.Touch(id, timeout, now)
+	if s.ens != nil && s.ens.isLearner() {
+		s.ens.touched[id] = timeout
+	}
 	s.bySess[id] = c
 	c.log.Info().Str("session", fmt.Sprintf("0x%x", id)).Int32("timeout", timeout).Msg("reestablished session")
 	s.finishSessionInit(c, true)
@@ -147,7 +160,16 @@ func decode(body []byte, r jute.Record, max int) error {
 // handleRequest serves one request of an established connection.
 func (s *Server) handleRequest(c *conn, h jute.RequestHeader, body []byte, at time.Time) {
 	if c.session == 0 {
+		if c.fwdPending > 0 {
+			// The session is being created through the leader.
+			c.inflight.Add(1)
+			c.parked = append(c.parked, event{kind: evRequest, c: c, hdr: h, body: body, at: at})
+			return
+		}
 		s.sendClose(c)
+		return
+	}
+	if s.ens != nil && s.ens.isLearner() && s.ens.learnerRequest(c, h, body, at) {
 		return
 	}
 	auth := tree.Auth{IDs: c.auth}
@@ -198,7 +220,7 @@ func (s *Server) handleRequest(c *conn, h jute.RequestHeader, body []byte, at ti
 // errorTxn logs an ErrorTxn for a write Apache rejects in prep and replies
 // with its code: the request consumes a zxid, as in Apache.
 func (s *Server) errorTxn(c *conn, h jute.RequestHeader, code jute.Err) {
-	zxid := s.tree.LastZxid() + 1
+	zxid := s.nextZxid()
 	e := &jute.TxnEntry{Header: jute.TxnHeader{ClientID: c.session, Cxid: h.Xid, Zxid: zxid, Time: s.nowMs(), Type: jute.OpError},
 		Txn: &jute.ErrorTxn{Err: code}}
 	s.tree.Apply(e)
@@ -298,10 +320,17 @@ func (s *Server) handleWrite(c *conn, h jute.RequestHeader, body []byte, auth tr
 		return
 	}
 	req.Body = rec
-	zxid := s.tree.LastZxid() + 1
+	zxid := s.nextZxid()
 	e, r := s.tree.Prepare(req, zxid, s.nowMs())
 	s.appendTxn(e)
 	s.deliver(s.tree.TakeEvents())
+	s.replyWrite(c, h.Type, h.Xid, zxid, r)
+}
+
+// replyWrite answers a write from its applied result (on a learner, when
+// the leader's COMMIT is applied).
+func (s *Server) replyWrite(c *conn, op jute.Op, xid int32, zxid int64, r tree.Result) {
+	h := jute.RequestHeader{Xid: xid, Type: op}
 	if h.Type == jute.OpMulti {
 		s.reply(c, h.Xid, zxid, 0, &multiResponse{results: multiResults(r.Multi)})
 		return

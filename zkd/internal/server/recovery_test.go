@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -210,13 +211,27 @@ func TestStartErrorsNameTheCause(t *testing.T) {
 	assert.Contains(t, err.Error(), "dataDir")
 }
 
-func TestQuorumConfigRefused(t *testing.T) {
+func TestQuorumConfigErrorsNameTheCause(t *testing.T) {
+	ports := freePorts(t, 4)
 	cfg := testConfig(t)
-	cfg.Servers = []config.Server{{ID: 1, Host: "127.0.0.1", QuorumPort: 2888, ElectionPort: 3888},
-		{ID: 2, Host: "127.0.0.2", QuorumPort: 2888, ElectionPort: 3888}}
-	_, err := New(cfg, testLogger(t))
+	cfg.Servers = []config.Server{{ID: 1, Host: "127.0.0.1", QuorumPort: ports[0], ElectionPort: ports[1]},
+		{ID: 2, Host: "127.0.0.1", QuorumPort: ports[2], ElectionPort: ports[3]}}
+	cfg.MyID = 3
+	s, err := New(cfg, testLogger(t))
+	require.NoError(t, err)
+	err = s.Start()
 	require.ErrorIs(t, err, ErrConfig)
-	assert.Contains(t, err.Error(), "server.N")
+	assert.Contains(t, err.Error(), "myid 3 has no server.3 line")
+
+	busy, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", ports[0]))
+	require.NoError(t, err)
+	defer busy.Close()
+	cfg.MyID = 1
+	s, err = New(cfg, testLogger(t))
+	require.NoError(t, err)
+	err = s.Start()
+	require.ErrorIs(t, err, ErrQuorum)
+	assert.Contains(t, err.Error(), fmt.Sprintf("bind quorum port 127.0.0.1:%d (server.1", ports[0]))
 }
 
 func TestAutopurgeRunsAtStart(t *testing.T) {

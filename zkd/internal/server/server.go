@@ -12,7 +12,9 @@
 //     always queued before the reply of any later read that shows the change).
 //
 // Where zkd knowingly differs from Apache ZooKeeper 3.8:
-//   - standalone only: a config with a quorum (server.N lines) is refused;
+//   - an ensemble (server.N lines) runs fast leader election and ZAB
+//     (ensemble.go) between zkd servers only: the peer ports speak
+//     proto/peer, not Apache's QuorumPacket, and reconfig is disabled;
 //   - TTL nodes are always enabled (Apache needs zookeeper.extendedTypesEnabled);
 //   - no SASL mechanism (a SASL packet gets a null token, like an Apache
 //     server without JAAS), no read-only mode, no local sessions, no
@@ -130,6 +132,9 @@ type Server struct {
 	fatal    error
 
 	stats serverStats
+
+	// ens is the ensemble wiring; nil for a standalone server.
+	ens *ensemble
 }
 
 type pendingOut struct {
@@ -176,8 +181,12 @@ func New(cfg *config.Config, logger zerolog.Logger) (*Server, error) {
 		c.SnapCount = 100000
 	}
 	if c.Distributed() {
-		return nil, fmt.Errorf("%w: %s configures a quorum (server.N lines, standaloneEnabled=false), which this zkd build does not serve yet; "+
-			"remove the server.N lines (or keep a single one) to run standalone", ErrConfig, c.Path)
+		if c.InitLimit <= 0 {
+			c.InitLimit = 10
+		}
+		if c.SyncLimit <= 0 {
+			c.SyncLimit = 5
+		}
 	}
 	if c.DataDir == "" {
 		return nil, fmt.Errorf("%w: dataDir is not set in %s; add dataDir=/path/to/data", ErrConfig, c.Path)
@@ -259,10 +268,25 @@ func (s *Server) Start() error {
 		_ = st.close()
 		return err
 	}
+	if s.cfg.Distributed() {
+		en, err := s.newEnsemble(fsys)
+		if err != nil {
+			_ = ln.Close()
+			if s.httpSrv != nil {
+				_ = s.httpSrv.Close()
+			}
+			_ = st.close()
+			return err
+		}
+		s.ens = en
+	}
 	s.loopWG.Add(1)
 	go s.loop()
 	s.wg.Add(1)
 	go s.acceptLoop()
+	if s.ens != nil {
+		s.ens.run()
+	}
 	s.log.Info().Str("client", ln.Addr().String()).Int64("zxid", s.tree.LastZxid()).
 		Int("sessions", s.sessions.Count()).Msg("zkd serving")
 	return nil
@@ -293,8 +317,14 @@ func (s *Server) Close() error {
 			return
 		}
 		_ = s.ln.Close()
+		if s.ens != nil {
+			s.ens.close()
+		}
 		close(s.quit)
 		s.loopWG.Wait()
+		if s.ens != nil {
+			s.ens.closeLinks()
+		}
 		// Writers flush what the last batch queued and close their sockets;
 		// readers then fail and exit. Force the rest after a grace period.
 		done := make(chan struct{})
@@ -410,6 +440,12 @@ func (s *Server) loop() {
 	if s.cfg.AutopurgePurgeInterval > 0 {
 		nextPurge = time.Now()
 	}
+	var zabTick <-chan time.Time
+	if s.ens != nil {
+		zt := time.NewTicker(s.tick)
+		defer zt.Stop()
+		zabTick = zt.C
+	}
 	batch := make([]event, 0, 256)
 	for {
 		batch = batch[:0]
@@ -430,15 +466,25 @@ func (s *Server) loop() {
 			s.stats.outstanding.Store(int64(len(batch)))
 			for _, e := range batch {
 				s.stats.outstanding.Add(-1)
+				mark := len(s.pending)
 				s.handle(e)
+				if e.kind != evFunc {
+					s.holdSince(mark)
+				}
 			}
 			s.stats.outstanding.Store(0)
+		case <-zabTick:
+			s.ens.tick()
 		case now := <-ticker.C:
-			s.expireSessions()
-			if !now.Before(nextContainer) {
-				nextContainer = now.Add(s.ContainerCheckInterval)
-				s.checkContainers()
+			mark := len(s.pending)
+			if s.ens == nil || (s.ens.leader != nil && s.ens.serving.Load()) {
+				s.expireSessions()
+				if !now.Before(nextContainer) {
+					nextContainer = now.Add(s.ContainerCheckInterval)
+					s.checkContainers()
+				}
 			}
+			s.holdSince(mark)
 			if !nextPurge.IsZero() && !now.Before(nextPurge) {
 				nextPurge = now.Add(time.Duration(s.cfg.AutopurgePurgeInterval) * time.Hour)
 				s.purge()
@@ -458,6 +504,9 @@ func (s *Server) loop() {
 // After a log failure (append or fsync) nothing of the batch is released:
 // the connections are closed and the loop stops.
 func (s *Server) commit() {
+	if s.ens != nil && s.fatal == nil {
+		s.ens.flush()
+	}
 	synced := false
 	if s.fatal == nil && s.dirty {
 		s.dirty = false
@@ -518,6 +567,13 @@ func (s *Server) appendTxn(e *jute.TxnEntry) {
 	if s.fatal != nil {
 		return
 	}
+	if s.ens != nil {
+		if err := s.ens.propose(e); err != nil {
+			s.log.Error().Err(err).Msg("cannot propose a txn; leaving the leader role")
+			s.ens.endRole(err, true)
+		}
+		return
+	}
 	if err := s.store.append(e); err != nil {
 		s.fatal = err
 		return
@@ -528,7 +584,7 @@ func (s *Server) appendTxn(e *jute.TxnEntry) {
 
 // send queues a frame for c, released at the end of the batch.
 func (s *Server) send(c *conn, buf []byte) {
-	if c == nil || c.gone {
+	if c == nil || c.gone || c.fake {
 		return
 	}
 	s.pending = append(s.pending, pendingOut{c: c, m: outMsg{buf: buf}})
@@ -545,7 +601,7 @@ func (s *Server) send(c *conn, buf []byte) {
 
 // sendClose queues a close of c after what is queued before it.
 func (s *Server) sendClose(c *conn) {
-	if c == nil || c.gone {
+	if c == nil || c.gone || c.fake {
 		return
 	}
 	s.pending = append(s.pending, pendingOut{c: c, m: outMsg{close: true}})
@@ -616,7 +672,7 @@ func (s *Server) expireSessions() {
 // closeSession logs and applies a closeSession txn for id.
 func (s *Server) closeSession(id int64, cxid int32) int64 {
 	req := &tree.Request{Session: id, Cxid: cxid, Op: jute.OpCloseSession}
-	zxid := s.tree.LastZxid() + 1
+	zxid := s.nextZxid()
 	e, _ := s.tree.Prepare(req, zxid, s.nowMs())
 	s.appendTxn(e)
 	s.deliver(s.tree.TakeEvents())
@@ -628,7 +684,7 @@ func (s *Server) closeSession(id int64, cxid int32) int64 {
 func (s *Server) checkContainers() {
 	for _, p := range s.tree.ExpiredContainers(s.nowMs()) {
 		req := &tree.Request{Op: jute.OpDeleteContainer, Body: &jute.PathRequest{Path: p}}
-		e, r := s.tree.Prepare(req, s.tree.LastZxid()+1, s.nowMs())
+		e, r := s.tree.Prepare(req, s.nextZxid(), s.nowMs())
 		s.appendTxn(e)
 		s.deliver(s.tree.TakeEvents())
 		if r.Err == 0 {

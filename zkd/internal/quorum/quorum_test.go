@@ -1,0 +1,112 @@
+package quorum
+
+import (
+	"bytes"
+	"encoding/binary"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"mqstack/election/fle"
+	equorum "mqstack/election/quorum"
+	"mqstack/proto/peer"
+	"mqstack/storage/vfs"
+)
+
+func TestEpochFiles(t *testing.T) {
+	dir := t.TempDir()
+	fsys := vfs.OS()
+	v, found, err := ReadEpoch(fsys, dir, AcceptedEpochFile)
+	require.NoError(t, err)
+	require.False(t, found)
+	require.Zero(t, v)
+	require.NoError(t, WriteEpoch(fsys, dir, AcceptedEpochFile, 7))
+	v, found, err = ReadEpoch(fsys, dir, AcceptedEpochFile)
+	require.NoError(t, err)
+	require.True(t, found)
+	require.Equal(t, int64(7), v)
+	data, err := os.ReadFile(filepath.Join(dir, AcceptedEpochFile))
+	require.NoError(t, err)
+	require.Equal(t, "7\n", string(data))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, CurrentEpochFile), []byte("seven"), 0o644))
+	_, _, err = ReadEpoch(fsys, dir, CurrentEpochFile)
+	require.ErrorIs(t, err, ErrEpochFile)
+	require.Contains(t, err.Error(), filepath.Join(dir, CurrentEpochFile))
+}
+
+func TestFrameLimits(t *testing.T) {
+	var buf bytes.Buffer
+	require.NoError(t, writeFrame(&buf, peer.Notification{State: peer.Looking, Leader: 3, Zxid: 5, ElectionEpoch: 1}))
+	m, err := readFrame(bytes.NewReader(buf.Bytes()), peer.MaxElectionSize)
+	require.NoError(t, err)
+	require.Equal(t, uint64(3), m.(peer.Notification).Leader)
+	// A length above the limit is refused before the body is read.
+	var big [4]byte
+	binary.BigEndian.PutUint32(big[:], peer.MaxElectionSize+1)
+	_, err = readFrame(bytes.NewReader(big[:]), peer.MaxElectionSize)
+	require.ErrorIs(t, err, ErrPeer)
+}
+
+// Three electors over real sockets agree on the highest id (equal zxids and
+// epochs): the seeds' "the same EPOCH and zxid, the larger server id wins".
+func TestElectorsAgreeOverTCP(t *testing.T) {
+	const n = 3
+	var lns []net.Listener
+	var members []Member
+	for i := 0; i < n; i++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		lns = append(lns, ln)
+		members = append(members, Member{ID: uint64(i + 1), ElectionAddr: ln.Addr().String()})
+	}
+	v, err := equorum.NewVerifier([]uint64{1, 2, 3}, nil)
+	require.NoError(t, err)
+	decided := make(chan [2]uint64, n)
+	var els []*Elector
+	for i := 0; i < n; i++ {
+		id := uint64(i + 1)
+		e, err := NewElector(ElectorConfig{ID: id, Members: members, Verifier: v, Listener: lns[i], Logger: zerolog.Nop(),
+			OnDecision: func(d fle.Decision) { decided <- [2]uint64{id, d.Vote.Leader} }})
+		require.NoError(t, err)
+		els = append(els, e)
+		e.Run()
+		t.Cleanup(e.Close)
+	}
+	for i, e := range els {
+		e.Lookup(fle.Vote{Leader: uint64(i + 1), Zxid: 10, PeerEpoch: 1})
+	}
+	got := map[uint64]uint64{}
+	deadline := time.After(10 * time.Second)
+	for len(got) < n {
+		select {
+		case d := <-decided:
+			got[d[0]] = d[1]
+		case <-deadline:
+			t.Fatalf("decisions so far: %v", got)
+		}
+	}
+	require.Equal(t, map[uint64]uint64{1: 3, 2: 3, 3: 3}, got)
+	require.Equal(t, peer.Leading, els[2].State())
+	require.Equal(t, peer.Following, els[0].State())
+}
+
+func FuzzReadFrame(f *testing.F) {
+	var valid bytes.Buffer
+	_ = writeFrame(&valid, peer.Hello{ServerID: 1, Version: peer.ProtocolVersion})
+	f.Add(valid.Bytes())
+	f.Add([]byte{})
+	f.Add(valid.Bytes()[:valid.Len()-1])
+	f.Add([]byte{0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := readFrame(bytes.NewReader(b), peer.MaxElectionSize)
+		if err == nil {
+			var out bytes.Buffer
+			require.NoError(t, writeFrame(&out, m))
+		}
+	})
+}

@@ -1,0 +1,287 @@
+package server
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+	"github.com/stretchr/testify/require"
+
+	"mqstack/zkd/internal/config"
+)
+
+// freePorts reserves n distinct free TCP ports on 127.0.0.1 (listen on
+// port 0, note the port, close: the peer ports must be known in advance
+// because every server.N line names them).
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var lns []net.Listener
+	var out []int
+	for i := 0; i < n; i++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		lns = append(lns, ln)
+		out = append(out, ln.Addr().(*net.TCPAddr).Port)
+	}
+	for _, ln := range lns {
+		_ = ln.Close()
+	}
+	return out
+}
+
+type testEnsemble struct {
+	t       *testing.T
+	cfgs    []*config.Config
+	servers []*Server
+}
+
+// startEnsemble starts voters (ids 1..voters) and observers after them, in
+// process, on 127.0.0.1 with tickTime 100ms.
+func startEnsemble(t *testing.T, voters, observers int) *testEnsemble {
+	t.Helper()
+	n := voters + observers
+	ports := freePorts(t, 2*n)
+	var servers []config.Server
+	for i := 0; i < n; i++ {
+		servers = append(servers, config.Server{ID: int64(i + 1), Host: "127.0.0.1", QuorumPort: ports[2*i],
+			ElectionPort: ports[2*i+1], Observer: i >= voters})
+	}
+	te := &testEnsemble{t: t}
+	for i := 0; i < n; i++ {
+		c := testConfig(t)
+		c.Servers = servers
+		c.MyID = int64(i + 1)
+		c.InitLimit = 10
+		c.SyncLimit = 5
+		c.StandaloneEnabled = true
+		c.PeerTypeObserver = i >= voters
+		te.cfgs = append(te.cfgs, c)
+	}
+	for i := range te.cfgs {
+		te.servers = append(te.servers, te.start(i))
+	}
+	return te
+}
+
+func (te *testEnsemble) start(i int) *Server {
+	s, err := New(te.cfgs[i], testLogger(te.t))
+	require.NoError(te.t, err)
+	require.NoError(te.t, s.Start())
+	te.t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func (te *testEnsemble) modeOf(i int) string {
+	s := te.servers[i]
+	if s == nil {
+		return "down"
+	}
+	var m string
+	if !s.do(func() {
+		m = s.mode()
+		if !s.ens.serving.Load() {
+			m = "not-serving"
+		}
+	}) {
+		return "down"
+	}
+	return m
+}
+
+// waitModes waits until every running server serves and exactly one leads.
+func (te *testEnsemble) waitModes(timeout time.Duration) (leader int) {
+	te.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var modes []string
+	for time.Now().Before(deadline) {
+		modes = modes[:0]
+		leader = -1
+		ok := true
+		for i := range te.servers {
+			m := te.modeOf(i)
+			modes = append(modes, m)
+			switch m {
+			case "leader":
+				if leader >= 0 {
+					ok = false
+				}
+				leader = i
+			case "follower", "observer", "down":
+			default:
+				ok = false
+			}
+		}
+		if ok && leader >= 0 {
+			return leader
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	te.t.Fatalf("ensemble did not settle within %v: modes %v", timeout, modes)
+	return -1
+}
+
+func connectTo(t *testing.T, addrs ...string) *zk.Conn {
+	t.Helper()
+	c, events, err := zk.Connect(addrs, 2*time.Second, zk.WithLogger(nopLogger{}))
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-events:
+			if ev.State == zk.StateHasSession {
+				go func() {
+					for range events {
+					}
+				}()
+				return c
+			}
+		case <-deadline:
+			t.Fatal("no session within 10s")
+		}
+	}
+}
+
+func TestEnsembleThreeServersReplicate(t *testing.T) {
+	te := startEnsemble(t, 3, 0)
+	leader := te.waitModes(15 * time.Second)
+	roles := map[string]int{}
+	for i := range te.servers {
+		roles[te.modeOf(i)]++
+	}
+	require.Equal(t, map[string]int{"leader": 1, "follower": 2}, roles)
+
+	follower := (leader + 1) % 3
+	cf := connectTo(t, te.servers[follower].Addr().String())
+	cl := connectTo(t, te.servers[leader].Addr().String())
+	_, err := cf.Create("/from-follower", []byte("f"), 0, zk.WorldACL(zk.PermAll))
+	require.NoError(t, err)
+	_, err = cl.Create("/from-leader", []byte("l"), 0, zk.WorldACL(zk.PermAll))
+	require.NoError(t, err)
+	_, err = cf.Create("/from-follower", nil, 0, zk.WorldACL(zk.PermAll))
+	require.ErrorIs(t, err, zk.ErrNodeExists)
+	_, err = cf.Set("/from-leader", []byte("v2"), 0)
+	require.NoError(t, err)
+	_, err = cf.Set("/from-leader", []byte("v3"), 0)
+	require.ErrorIs(t, err, zk.ErrBadVersion)
+	ops := []interface{}{&zk.CreateRequest{Path: "/m1", Data: []byte("1"), Acl: zk.WorldACL(zk.PermAll)},
+		&zk.CreateRequest{Path: "/m2", Acl: zk.WorldACL(zk.PermAll)}}
+	_, err = cf.Multi(ops...)
+	require.NoError(t, err)
+
+	for i := range te.servers {
+		c := connectTo(t, te.servers[i].Addr().String())
+		_, err := c.Sync("/")
+		require.NoError(t, err)
+		d, _, err := c.Get("/from-leader")
+		require.NoError(t, err, "server %d", i)
+		require.Equal(t, []byte("v2"), d, "server %d", i)
+		d, _, err = c.Get("/from-follower")
+		require.NoError(t, err)
+		require.Equal(t, []byte("f"), d)
+		ok, _, err := c.Exists("/m2")
+		require.NoError(t, err)
+		require.True(t, ok, "server %d", i)
+	}
+	var buf bytes.Buffer
+	s := te.servers[leader]
+	require.True(t, s.do(func() { s.fourLetter(&buf, nil, "srvr") }))
+	require.Contains(t, buf.String(), "Mode: leader")
+	buf.Reset()
+	require.True(t, s.do(func() { s.fourLetter(&buf, nil, "mntr") }))
+	require.Contains(t, buf.String(), "zk_synced_followers\t2")
+	buf.Reset()
+	fs := te.servers[follower]
+	require.True(t, fs.do(func() { fs.fourLetter(&buf, nil, "srvr") }))
+	require.Contains(t, buf.String(), "Mode: follower")
+}
+
+func TestEnsembleEphemeralsFollowSessionAndExpire(t *testing.T) {
+	te := startEnsemble(t, 3, 0)
+	leader := te.waitModes(15 * time.Second)
+	a, b := (leader+1)%3, (leader+2)%3
+	addrA, addrB := te.servers[a].Addr().String(), te.servers[b].Addr().String()
+	var dials atomic.Int32
+	var allow atomic.Bool
+	allow.Store(true)
+	dialer := func(network, address string, timeout time.Duration) (net.Conn, error) {
+		if !allow.Load() {
+			return nil, fmt.Errorf("test: dialing disabled")
+		}
+		// First dial goes to A, later ones to B: the session moves.
+		if dials.Add(1) == 1 {
+			address = addrA
+		} else {
+			address = addrB
+		}
+		return net.DialTimeout(network, address, timeout)
+	}
+	c, events, err := zk.Connect([]string{addrA}, 2*time.Second, zk.WithLogger(nopLogger{}), zk.WithDialer(dialer))
+	require.NoError(t, err)
+	defer c.Close()
+	evs := make(chan zk.Event, 100)
+	go func() {
+		for ev := range events {
+			evs <- ev
+		}
+	}()
+	waitState(t, evs, zk.StateHasSession)
+	_, err = c.Create("/eph", []byte("x"), zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
+	require.NoError(t, err)
+	sid := c.SessionID()
+	require.True(t, te.servers[a].do(func() {
+		if cc := te.servers[a].bySess[sid]; cc != nil {
+			_ = cc.nc.Close()
+		}
+	}))
+	waitState(t, evs, zk.StateHasSession)
+	require.Greater(t, dials.Load(), int32(1))
+	require.Equal(t, sid, c.SessionID())
+	ok, st, err := c.Exists("/eph")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, sid, st.EphemeralOwner)
+
+	// Cut the client off for good: the leader expires the session and the
+	// ephemeral disappears on every server.
+	allow.Store(false)
+	require.True(t, te.servers[b].do(func() {
+		if cc := te.servers[b].bySess[sid]; cc != nil {
+			_ = cc.nc.Close()
+		}
+	}))
+	for i := range te.servers {
+		cc := connectTo(t, te.servers[i].Addr().String())
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			_, err := cc.Sync("/")
+			require.NoError(t, err)
+			ok, _, err := cc.Exists("/eph")
+			require.NoError(t, err)
+			if !ok {
+				break
+			}
+			require.True(t, time.Now().Before(deadline), "server %d still has the ephemeral", i)
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
+func waitState(t *testing.T, events <-chan zk.Event, want zk.State) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-events:
+			if ev.State == want {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no %v within 10s", want)
+		}
+	}
+}
