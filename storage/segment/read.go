@@ -72,10 +72,26 @@ func (l *Log) readLocked(offset int64, maxBytes int, maxOffset int64) (ReadResul
 			return res, nil
 		}
 		res.FirstOffset = h.BaseOffset
+		// One read covers the headers of every batch that can fit maxBytes.
+		window := make([]byte, min(int64(maxBytes)+kafka.HeaderSize, s.size-pos))
+		if n, err := s.log.ReadAt(window, pos); n < len(window) {
+			if err == nil || errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return res, fmt.Errorf("%w: read %s at %d: %w", ErrIO, s.path(LogSuffix), pos, err)
+		}
 		end := pos
 		for end < s.size {
 			if end != pos {
-				if h, err = s.readHeader(end); err != nil {
+				if rel := end - pos; rel+kafka.HeaderSize <= int64(len(window)) {
+					h, err = kafka.ParseHeader(window[rel:])
+					if err == nil && end+h.Size() > s.size {
+						err = fmt.Errorf("%w: batch of %d bytes, the log ends at %d", kafka.ErrShort, h.Size(), s.size)
+					}
+				} else {
+					h, err = s.readHeader(end)
+				}
+				if err != nil {
 					return res, fmt.Errorf("%w: %s at position %d: %w", ErrCorrupt, s.path(LogSuffix), end, err)
 				}
 				if h.LastOffset() >= maxOffset || end+h.Size()-pos > int64(maxBytes) {
