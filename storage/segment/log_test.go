@@ -100,6 +100,10 @@ func TestReadLimits(t *testing.T) {
 			require.NoError(t, err, "the high watermark bounds what consumers see")
 			require.Equal(t, int64(6), res.NextOffset)
 
+			res, err = l.Read(0, -5, 15)
+			require.NoError(t, err, "a negative maxBytes reads one batch")
+			require.Equal(t, int64(3), res.NextOffset)
+
 			res, err = l.Read(15, 1<<20, 15)
 			require.NoError(t, err)
 			require.Zero(t, res.Length, "reading at the log end is empty")

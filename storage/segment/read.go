@@ -51,6 +51,7 @@ func (l *Log) readLocked(offset int64, maxBytes int, maxOffset int64) (ReadResul
 	if l.closed {
 		return res, ErrClosed
 	}
+	maxBytes = max(maxBytes, 0)
 	if offset < l.logStartOffset || offset > res.LogEndOffset {
 		return res, fmt.Errorf("%w: offset %d, the log holds %d to %d", ErrOffsetOutOfRange, offset, l.logStartOffset, res.LogEndOffset)
 	}
@@ -72,26 +73,12 @@ func (l *Log) readLocked(offset int64, maxBytes int, maxOffset int64) (ReadResul
 			return res, nil
 		}
 		res.FirstOffset = h.BaseOffset
-		// One read covers the headers of every batch that can fit maxBytes.
-		window := make([]byte, min(int64(maxBytes)+kafka.HeaderSize, s.size-pos))
-		if n, err := s.log.ReadAt(window, pos); n < len(window) {
-			if err == nil || errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			return res, fmt.Errorf("%w: read %s at %d: %w", ErrIO, s.path(LogSuffix), pos, err)
-		}
+		// Headers are parsed from a read-ahead window, refilled as needed.
+		win := &window{s: s, buf: make([]byte, min(int64(maxBytes)+kafka.HeaderSize, 256<<10, s.size-pos))}
 		end := pos
 		for end < s.size {
 			if end != pos {
-				if rel := end - pos; rel+kafka.HeaderSize <= int64(len(window)) {
-					h, err = kafka.ParseHeader(window[rel:])
-					if err == nil && end+h.Size() > s.size {
-						err = fmt.Errorf("%w: batch of %d bytes, the log ends at %d", kafka.ErrShort, h.Size(), s.size)
-					}
-				} else {
-					h, err = s.readHeader(end)
-				}
-				if err != nil {
+				if h, err = win.header(end); err != nil {
 					return res, fmt.Errorf("%w: %s at position %d: %w", ErrCorrupt, s.path(LogSuffix), end, err)
 				}
 				if h.LastOffset() >= maxOffset || end+h.Size()-pos > int64(maxBytes) {
@@ -171,4 +158,32 @@ func (l *Log) OffsetForTimestamp(ts int64) (offset int64, found bool, err error)
 		}
 	}
 	return 0, false, nil
+}
+
+// window caches a range of a segment's log for parsing batch headers.
+type window struct {
+	s     *segment
+	buf   []byte
+	start int64
+	n     int // valid bytes in buf
+}
+
+// header parses the batch header at pos, reading the window there if it
+// does not hold it.
+func (w *window) header(pos int64) (kafka.BatchHeader, error) {
+	if pos < w.start || pos+kafka.HeaderSize > w.start+int64(w.n) {
+		n, err := w.s.log.ReadAt(w.buf, pos)
+		if n < kafka.HeaderSize && err != nil && !errors.Is(err, io.EOF) {
+			return kafka.BatchHeader{}, err
+		}
+		w.start, w.n = pos, n
+		if n < kafka.HeaderSize {
+			return kafka.BatchHeader{}, fmt.Errorf("%w: %d bytes of a batch header at position %d", kafka.ErrShort, n, pos)
+		}
+	}
+	h, err := kafka.ParseHeader(w.buf[pos-w.start:])
+	if err == nil && pos+h.Size() > w.s.size {
+		err = fmt.Errorf("%w: batch of %d bytes at position %d, the log ends at %d", kafka.ErrShort, h.Size(), pos, w.s.size)
+	}
+	return h, err
 }
