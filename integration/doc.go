@@ -11,7 +11,8 @@
 // package zookeeper, run with java), kazoo (python3-kazoo, run with
 // /usr/bin/python3) and zkCli.sh (/usr/share/zookeeper/bin/zkCli.sh) are used
 // when installed; when one is missing its tests skip with the package to
-// install, and with REQUIRE_INTEROP=1 they fail instead.
+// install, and with REQUIRE_INTEROP=1 they fail instead. APACHE_ZK_CLASSPATH
+// overrides the Apache classpath.
 //
 // # Harness (harness_test.go)
 //
@@ -52,6 +53,14 @@
 //   - interop_test.go: kazoo (testdata/kazoo_recipes.py: CRUD, watches, Lock,
 //     Election, Counter, Queue, Barrier), Apache's zkCli.sh, and `zkd cli`
 //     compared line by line with zkCli.sh.
+//   - differential_test.go: seeded random operation sequences (creates with
+//     every deterministic mode and several ACLs, versioned sets and deletes,
+//     setACL, multi, watches from an unauthenticated second session,
+//     session turnover, two restarts) run on both servers; the rank-normalised
+//     traces must be identical. DIFF_SEEDS=N runs seeds 1..N, DIFF_DUMP=1
+//     prints Apache's trace up to a difference, DIFF_READER_AUTH=1 removes
+//     the ACL lock-outs to look past ACL-related differences.
+//   - scripts_test.go: deploy/bin/zkServer.sh against Debian's zkServer.sh.
 //   - lifecycle_test.go: zkd --version, bad-config errors, SIGTERM.
 //
 // The benchmark, cmd/zkbench, is described in docs/benchmarks.md.
