@@ -1459,6 +1459,37 @@ func scenarioWatchACL(t *testing.T, env *scenarioEnv) {
 	require.NoError(t, err)
 	rc.noEvent(t, 500*time.Millisecond)
 	env.tr.add("exists watch on a created unreadable node", "none")
+
+	// Persistent and recursive watches are filtered the same way, by the
+	// ACL of the node that changed.
+	_, err = c.Create(r+"/rec", nil, 0, zk.WorldACL(zk.PermAll))
+	require.NoError(t, err)
+	res = rc.mustCall(t, opAddWatch, enc(nil).str(r+"/rec").i32(addWatchPersistentRecursive))
+	require.Equal(t, int32(errOK), res.Err)
+	_, err = c.Create(r+"/rec/secret", nil, 0, zk.DigestACL(zk.PermAll, "alice", "pw"))
+	require.NoError(t, err)
+	_, err = c.Set(r+"/rec/secret", []byte("x"), -1)
+	require.NoError(t, err)
+	_, err = c.Create(r+"/rec/open", nil, 0, zk.WorldACL(zk.PermAll))
+	require.NoError(t, err)
+	got = rc.nextEvent(t, 5*time.Second)
+	assert.Equal(t, watchEvent{Type: evNodeCreated, State: 3, Path: r + "/rec/open"}, got, "only the readable child's event reaches the recursive watcher")
+	rc.noEvent(t, 300*time.Millisecond)
+
+	res = rc.mustCall(t, opAddWatch, enc(nil).str(r+"/p").i32(addWatchPersistent))
+	require.Equal(t, int32(errOK), res.Err)
+	_, err = c.Create(r+"/p", nil, 0, zk.WorldACL(zk.PermAll))
+	require.NoError(t, err)
+	got = rc.nextEvent(t, 5*time.Second)
+	assert.Equal(t, watchEvent{Type: evNodeCreated, State: 3, Path: r + "/p"}, got)
+	_, err = c.SetACL(r+"/p", zk.DigestACL(zk.PermAll, "alice", "pw"), -1)
+	require.NoError(t, err)
+	_, err = c.Set(r+"/p", []byte("x"), -1)
+	require.NoError(t, err)
+	_, err = c.Create(r+"/p/k", nil, 0, zk.WorldACL(zk.PermAll))
+	require.NoError(t, err)
+	rc.noEvent(t, 500*time.Millisecond)
+	env.tr.add("persistent watch on a node made unreadable", "none")
 }
 
 // scenarioTTLTouch: a TTL counts from the node's last modification, and a
