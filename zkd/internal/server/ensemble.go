@@ -333,10 +333,21 @@ func (en *ensemble) startRole(d fle.Decision) {
 
 // acceptLearner runs on the quorum port's goroutine for each learner.
 func (en *ensemble) acceptLearner(l *quorum.Link) (quorum.LinkHandler, bool) {
-	if en.role.Load() != roleLeading {
-		return quorum.LinkHandler{}, false
-	}
 	s := en.s
+	// A learner may connect a moment before this server has acted on the
+	// same decision: wait for the leader role (Apache's learners retry
+	// for initLimit; here the leader waits as long).
+	wait := time.Now().Add(time.Duration(en.zcfg.InitLimit) * s.tick)
+	for en.role.Load() != roleLeading {
+		if time.Now().After(wait) {
+			return quorum.LinkHandler{}, false
+		}
+		select {
+		case <-s.quit:
+			return quorum.LinkHandler{}, false
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 	gen := make(chan int, 1)
 	s.post(event{kind: evFunc, fn: func() {
 		if en.leader == nil {
