@@ -26,10 +26,12 @@ run: build
 		'dataDir=$(CURDIR)/var/zk/data' 'clientPort=2181' 'admin.enableServer=false' \
 		'4lw.commands.whitelist=*' 'metricsProvider.httpPort=7000' > var/zk/zoo.cfg
 	@echo "zkd on 127.0.0.1:2181 (data in var/zk/data); try: bin/zkd cli -server 127.0.0.1:2181 ls /"
-	bin/zkd start-foreground var/zk/zoo.cfg
+	@echo $$$$ > var/zk/zkd.pid; exec bin/zkd start-foreground var/zk/zoo.cfg
 
+# Stops what `make run` started (its pid is in var/zk/zkd.pid).
 stop:
-	-@pkill -TERM -f 'bin/zkd start-foreground var/zk/zoo.cfg' || true
+	@if [ -f var/zk/zkd.pid ] && kill -TERM $$(cat var/zk/zkd.pid) 2>/dev/null; then echo "stopped zkd $$(cat var/zk/zkd.pid)"; else echo "nothing to stop"; fi
+	@rm -f var/zk/zkd.pid
 
 # Benchmarks: Go benchmarks plus zkd against Apache ZooKeeper (Debian package) side by side.
 bench: build
