@@ -315,3 +315,70 @@ func TestEnsembleFollowerCatchUpDiffAndSnap(t *testing.T) {
 	}
 	require.Equal(t, 600, n)
 }
+
+// A server that loses its quorum stops serving and closes its clients: a
+// minority never accepts a write. Once a quorum is back, writes resume.
+func TestEnsembleMinorityRefusesWrites(t *testing.T) {
+	e := StartEnsemble(t, 3, 0, ensembleOpts)
+	leader := e.WaitSettled(30 * time.Second)
+	c, events, err := zk.Connect([]string{e.Servers[leader].Addr()}, 2*time.Second, zk.WithLogger(quietLogger{}))
+	require.NoError(t, err)
+	defer c.Close()
+	disconnected := make(chan struct{})
+	connected := make(chan struct{}, 1)
+	go func() {
+		once := false
+		for ev := range events {
+			if ev.State == zk.StateHasSession {
+				select {
+				case connected <- struct{}{}:
+				default:
+				}
+			}
+			if ev.State == zk.StateDisconnected && !once {
+				once = true
+				close(disconnected)
+			}
+		}
+	}()
+	<-connected
+	_, err = c.Create("/before", nil, 0, zk.WorldACL(zk.PermAll))
+	require.NoError(t, err)
+	others := []int{(leader + 1) % 3, (leader + 2) % 3}
+	for _, i := range others {
+		e.Servers[i].Kill()
+	}
+	select {
+	case <-disconnected:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the leader kept its clients after losing its quorum")
+	}
+	// The lone server serves nobody and accepts no write.
+	require.Eventually(t, func() bool { return e.Mode(leader) == "" }, 10*time.Second, 100*time.Millisecond)
+	cc, ev2, err := zk.Connect([]string{e.Servers[leader].Addr()}, 2*time.Second, zk.WithLogger(quietLogger{}))
+	require.NoError(t, err)
+	got := false
+	timeout := time.After(2 * time.Second)
+wait:
+	for {
+		select {
+		case ev := <-ev2:
+			if ev.State == zk.StateHasSession {
+				got = true
+				break wait
+			}
+		case <-timeout:
+			break wait
+		}
+	}
+	cc.Close()
+	require.False(t, got, "a server without quorum gave a client a session")
+
+	e.Servers[others[0]].Restart()
+	e.WaitSettled(30*time.Second, others[1])
+	c2 := e.Client(e.Addrs(others[1])...)
+	_, err = c2.Create("/after", nil, 0, zk.WorldACL(zk.PermAll))
+	require.NoError(t, err)
+	_, ok := e.SyncedGet(others[0], "/before")
+	require.True(t, ok)
+}

@@ -643,6 +643,14 @@ func (en *ensemble) releaseHeld(zxid int64) {
 	en.leaderSyncs = append(en.leaderSyncs[:0], en.leaderSyncs[k:]...)
 }
 
+// handleHeld handles a client event; on a leader with outstanding
+// proposals its outputs wait for them (rule 2).
+func (s *Server) handleHeld(e event) {
+	mark := len(s.pending)
+	s.handle(e)
+	s.holdSince(mark)
+}
+
 // holdSince holds, on a leader with outstanding proposals, the outputs
 // queued since mark until the newest proposal commits.
 func (s *Server) holdSince(mark int) {
@@ -738,11 +746,9 @@ func (en *ensemble) learnerRequest(c *conn, h jute.RequestHeader, body []byte, a
 		c.parked = append(c.parked, event{kind: evRequest, c: c, hdr: h, body: body, at: at})
 		return true
 	}
-	if h.Type != jute.OpPing && h.Type != jute.OpAuth && h.Type != jute.OpSASL {
-		en.touched[c.session] = c.timeout
-	} else if h.Type == jute.OpPing {
-		en.touched[c.session] = c.timeout
-	}
+	// Every request keeps the session alive; the leader learns it from
+	// the next PING (Apache's LearnerSessionTracker touch table).
+	en.touched[c.session] = c.timeout
 	switch {
 	case forwardable(h.Type):
 		if h.Type != jute.OpCloseSession && !s.sessions.Touch(c.session, c.timeout, s.nowMs()) {

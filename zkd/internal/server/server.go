@@ -466,10 +466,10 @@ func (s *Server) loop() {
 			s.stats.outstanding.Store(int64(len(batch)))
 			for _, e := range batch {
 				s.stats.outstanding.Add(-1)
-				mark := len(s.pending)
-				s.handle(e)
-				if e.kind != evFunc {
-					s.holdSince(mark)
+				if e.kind == evFunc {
+					s.handle(e)
+				} else {
+					s.handleHeld(e)
 				}
 			}
 			s.stats.outstanding.Store(0)
@@ -626,8 +626,8 @@ func (s *Server) dropConn(c *conn) {
 func (s *Server) deliver(ds []tree.Delivery) {
 	for _, d := range ds {
 		c := s.conns[d.Watcher]
-		if c == nil {
-			continue
+		if c == nil || !d.Visible(tree.Auth{IDs: c.auth}) {
+			continue // Apache 3.8 ServerCnxn.process: no event without READ on the node
 		}
 		h := jute.ReplyHeader{Xid: jute.XidNotification, Zxid: -1, Err: 0}
 		ev := d.Event
@@ -636,6 +636,12 @@ func (s *Server) deliver(ds []tree.Delivery) {
 }
 
 func (s *Server) handle(e event) {
+	if s.ens != nil && s.ens.parking() && (e.kind == evRequest || e.kind == evConnect) {
+		// A learner's ACKEPOCH waits for the outstanding proposals to
+		// commit; no new client work starts meanwhile (ensemble.go rule 3).
+		s.ens.parked = append(s.ens.parked, func() { s.handleHeld(e) })
+		return
+	}
 	switch e.kind {
 	case evFunc:
 		e.fn()
