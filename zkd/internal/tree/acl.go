@@ -79,6 +79,23 @@ func (c *aclCache) retain(ref int64) {
 	}
 }
 
+// restore undoes a release of ref whose list was acl: when that release
+// dropped the last usage (and with it the entry), the entry comes back
+// under the same reference. Used to roll back a failed multi.
+func (c *aclCache) restore(ref int64, acl []jute.ACL) {
+	if ref == -1 {
+		return
+	}
+	if _, ok := c.byRef[ref]; !ok {
+		c.byRef[ref] = acl
+		k := aclKey(acl)
+		if _, taken := c.byKey[k]; !taken {
+			c.byKey[k] = ref
+		}
+	}
+	c.counts[ref]++
+}
+
 func (c *aclCache) release(ref int64) {
 	if ref == -1 {
 		return

@@ -96,6 +96,11 @@ type Tree struct {
 type trigger struct {
 	kind int // 0 created, 1 deleted, 2 data changed
 	path string
+	// acl is the changed node's ACL and parentACL its parent's, read when
+	// the change is applied: DataTree passes them to triggerWatch and
+	// ServerCnxn.process delivers an event only to a watcher that may READ
+	// (the parent's ACL for NodeChildrenChanged of the parent).
+	acl, parentACL []jute.ACL
 }
 
 // New returns a tree with the root and the /zookeeper subtree.
@@ -265,6 +270,7 @@ func (t *Tree) createNode(path string, data []byte, acl []jute.ACL, owner int64,
 	}
 	var oldKids childSet
 	var oldEph *childSet
+	oldNext := t.acls.next
 	if t.record {
 		oldKids = parent.children.clone()
 		if m := t.ephemerals[owner]; m != nil {
@@ -275,7 +281,7 @@ func (t *Tree) createNode(path string, data []byte, acl []jute.ACL, owner int64,
 	parent.children.add(name)
 	t.nodes[path] = n
 	t.indexOwner(path, owner)
-	t.triggers = append(t.triggers, trigger{0, path})
+	t.triggers = append(t.triggers, trigger{kind: 0, path: path, acl: t.acls.get(n.ACL), parentACL: t.acls.get(parent.ACL)})
 	t.pushUndo(func() {
 		parent.children = oldKids
 		delete(t.nodes, path)
@@ -290,6 +296,7 @@ func (t *Tree) createNode(path string, data []byte, acl []jute.ACL, owner int64,
 			}
 		}
 		t.acls.release(n.ACL)
+		t.acls.next = oldNext
 	})
 	return n, nil
 }
@@ -343,14 +350,18 @@ func (t *Tree) deleteNode(path string, zxid int64) error {
 	}
 	delete(t.nodes, path)
 	t.unindexOwner(path, n.Stat.EphemeralOwner)
+	// The ACL list is read before the release: the release may drop the
+	// cache entry (its last usage), and both the watch events and a
+	// rollback need the list.
+	acl := t.acls.get(n.ACL)
 	t.acls.release(n.ACL)
-	t.triggers = append(t.triggers, trigger{1, path})
+	t.triggers = append(t.triggers, trigger{kind: 1, path: path, acl: acl, parentACL: t.acls.get(parent.ACL)})
 	t.pushUndo(func() {
 		parent.children = oldKids
 		parent.Stat = oldPS
 		t.nodes[path] = n
 		t.indexOwner(path, n.Stat.EphemeralOwner)
-		t.acls.retain(n.ACL)
+		t.acls.restore(n.ACL, acl)
 	})
 	return nil
 }
@@ -365,7 +376,7 @@ func (t *Tree) setData(path string, data []byte, version int32, zxid, time int64
 	n.Stat.Mtime = time
 	n.Stat.Mzxid = zxid
 	n.Stat.Version = version
-	t.triggers = append(t.triggers, trigger{2, path})
+	t.triggers = append(t.triggers, trigger{kind: 2, path: path, acl: t.acls.get(n.ACL)})
 	t.pushUndo(func() { n.Data, n.Stat = oldData, oldStat })
 	return n, nil
 }
@@ -375,13 +386,15 @@ func (t *Tree) setACL(path string, acl []jute.ACL, version int32) (*Node, error)
 	if n == nil {
 		return nil, jute.ErrNoNode
 	}
-	oldRef, oldStat := n.ACL, n.Stat
+	oldRef, oldStat, oldNext := n.ACL, n.Stat, t.acls.next
+	oldACL := t.acls.get(oldRef)
 	n.ACL = t.acls.convert(acl)
 	t.acls.release(oldRef)
 	n.Stat.Aversion = version
 	t.pushUndo(func() {
 		t.acls.release(n.ACL)
-		t.acls.retain(oldRef)
+		t.acls.restore(oldRef, oldACL)
+		t.acls.next = oldNext
 		n.ACL, n.Stat = oldRef, oldStat
 	})
 	return n, nil
@@ -538,17 +551,17 @@ func (t *Tree) TakeEvents() []Delivery {
 	for _, tr := range t.triggers {
 		switch tr.kind {
 		case 0:
-			out = t.Watches.trigger(out, tr.path, jute.EventNodeCreated, dataTable, nil)
+			out = t.Watches.trigger(out, tr.path, jute.EventNodeCreated, dataTable, tr.acl, nil)
 			pp, _ := Split(tr.path)
-			out = t.Watches.trigger(out, pp, jute.EventNodeChildrenChanged, childTable, nil)
+			out = t.Watches.trigger(out, pp, jute.EventNodeChildrenChanged, childTable, tr.parentACL, nil)
 		case 1:
 			seen := map[int64]bool{}
-			out = t.Watches.trigger(out, tr.path, jute.EventNodeDeleted, dataTable, seen)
-			out = t.Watches.trigger(out, tr.path, jute.EventNodeDeleted, childTable, seen)
+			out = t.Watches.trigger(out, tr.path, jute.EventNodeDeleted, dataTable, tr.acl, seen)
+			out = t.Watches.trigger(out, tr.path, jute.EventNodeDeleted, childTable, tr.acl, seen)
 			pp, _ := Split(tr.path)
-			out = t.Watches.trigger(out, pp, jute.EventNodeChildrenChanged, childTable, nil)
+			out = t.Watches.trigger(out, pp, jute.EventNodeChildrenChanged, childTable, tr.parentACL, nil)
 		case 2:
-			out = t.Watches.trigger(out, tr.path, jute.EventNodeDataChanged, dataTable, nil)
+			out = t.Watches.trigger(out, tr.path, jute.EventNodeDataChanged, dataTable, tr.acl, nil)
 		}
 	}
 	t.triggers = t.triggers[:0]

@@ -57,8 +57,8 @@ func TestStatRulesAndEvents(t *testing.T) {
 	require.Equal(t, jute.ErrOK, r.Err)
 	evs := tr.TakeEvents()
 	assert.Equal(t, []Delivery{
-		{Watcher: 2, Event: jute.WatcherEvent{Type: jute.EventNodeCreated, State: 3, Path: "/a"}},
-		{Watcher: 1, Event: jute.WatcherEvent{Type: jute.EventNodeChildrenChanged, State: 3, Path: "/"}},
+		{Watcher: 2, Event: jute.WatcherEvent{Type: jute.EventNodeCreated, State: 3, Path: "/a"}, ACL: jute.OpenACLUnsafe},
+		{Watcher: 1, Event: jute.WatcherEvent{Type: jute.EventNodeChildrenChanged, State: 3, Path: "/"}, ACL: jute.OpenACLUnsafe},
 	}, evs)
 	assert.Empty(t, tr.TakeEvents(), "one-shot watches are gone")
 
@@ -207,7 +207,7 @@ func TestWatchModeLatestWins(t *testing.T) {
 	tr.Watches.AddPersistent("/r", 1, jute.AddWatchPersistentRecursive)
 	tr.Watches.AddData("/r", 1) // exists watch: the data table's mode becomes one-shot
 	create("/r")
-	assert.Equal(t, []Delivery{{Watcher: 1, Event: jute.WatcherEvent{Type: jute.EventNodeCreated, State: 3, Path: "/r"}}}, tr.TakeEvents())
+	assert.Equal(t, []Delivery{{Watcher: 1, Event: jute.WatcherEvent{Type: jute.EventNodeCreated, State: 3, Path: "/r"}, ACL: jute.OpenACLUnsafe}}, tr.TakeEvents())
 	create("/r/a") // data table: nothing left; child table: recursive skips NodeChildrenChanged
 	assert.Empty(t, tr.TakeEvents())
 	assert.False(t, tr.Watches.Contains("/r", 1, jute.WatcherData))

@@ -23,6 +23,18 @@ const (
 type Delivery struct {
 	Watcher int64
 	Event   jute.WatcherEvent
+	// ACL is the ACL of the node the event is about, as it was when the
+	// change was applied (for NodeChildrenChanged, the parent's). nil for
+	// events that are not filtered (setWatches answers).
+	ACL []jute.ACL
+}
+
+// Visible is ServerCnxn.process(event, znodeAcl) in Apache 3.8: an event
+// reaches a connection only when its ids may READ the node
+// (ZooKeeperServer.checkACL: super, an empty list and world:anyone pass).
+// The watch is used up either way; the caller drops invisible events.
+func (d Delivery) Visible(auth Auth) bool {
+	return d.ACL == nil || Check(d.ACL, jute.PermRead, auth) == nil
 }
 
 // WatchManager holds data and child watch tables, as Apache's two
@@ -141,7 +153,7 @@ func (w *WatchManager) RemoveWatcher(watcher int64) {
 // ones are removed); persistent-recursive watchers on the path or an
 // ancestor fire for everything but NodeChildrenChanged. seen suppresses
 // watchers already notified by a companion trigger.
-func (w *WatchManager) trigger(out []Delivery, path string, typ int32, table int, seen map[int64]bool) []Delivery {
+func (w *WatchManager) trigger(out []Delivery, path string, typ int32, table int, acl []jute.ACL, seen map[int64]bool) []Delivery {
 	ev := jute.WatcherEvent{Type: typ, State: jute.StateSyncConnected, Path: path}
 	var hit []int64
 	p := path
@@ -176,7 +188,7 @@ func (w *WatchManager) trigger(out []Delivery, path string, typ int32, table int
 			}
 			seen[watcher] = true
 		}
-		out = append(out, Delivery{Watcher: watcher, Event: ev})
+		out = append(out, Delivery{Watcher: watcher, Event: ev, ACL: acl})
 	}
 	return out
 }
