@@ -223,12 +223,16 @@ func (en *ensemble) ownVote() fle.Vote {
 	return fle.Vote{Leader: en.myID, Zxid: en.s.tree.LastZxid(), PeerEpoch: en.current}
 }
 
-// resetTail starts the in-memory log tail after a (re)load: the server
-// snapshots at every load, so the history starts at the tree's zxid.
+// resetTail takes the log tail the store read at open: the leader's
+// history (and the learner's snapshot zxid) start from the disk's state.
 func (en *ensemble) resetTail() {
-	en.tailBase = en.s.tree.LastZxid()
-	en.snapZxid = en.s.tree.LastZxid()
-	en.tail = nil
+	st := en.s.store
+	en.snapZxid, en.tailBase = st.snapZxid, st.tailBase
+	en.tail = en.tail[:0]
+	for _, lt := range st.tail {
+		en.tail = append(en.tail, zab.Entry{Zxid: lt.zxid, Data: lt.data})
+	}
+	st.tail = nil
 }
 
 func (en *ensemble) addTail(e zab.Entry) {

@@ -21,6 +21,31 @@ type store struct {
 	logDir  string
 	log     *txnlog.Log
 	logger  zerolog.Logger
+
+	// Ensemble mode: the newest snapshot's zxid at open, and the logged
+	// txns after it (the last maxTail, jute-encoded TxnEntries), which a
+	// leader offers as its history; tailBase is the zxid before tail[0].
+	snapZxid int64
+	tail     []loggedTxn
+	tailBase int64
+}
+
+// loggedTxn is one txn of the log, encoded as in the log.
+type loggedTxn struct {
+	zxid int64
+	data []byte
+}
+
+// maxTail is how many logged txns a server keeps for DIFF (Apache's
+// zookeeper.commitLogCount).
+const maxTail = 500
+
+func (st *store) addTail(zxid int64, data []byte) {
+	st.tail = append(st.tail, loggedTxn{zxid: zxid, data: data})
+	if over := len(st.tail) - maxTail; over > 0 {
+		st.tailBase = st.tail[over-1].zxid
+		st.tail = append([]loggedTxn(nil), st.tail[over:]...)
+	}
 }
 
 type recoverVisitor struct {
@@ -63,7 +88,14 @@ func openStore(fsys vfs.FS, cfg *config.Config, logger zerolog.Logger, nowMs int
 		t = tree.New()
 		snapZxid = 0
 	}
+	st.snapZxid, st.tailBase = snapZxid, snapZxid
+	distributed := cfg.Distributed()
 	last, err := txnlog.Replay(st.fsys, st.logDir, snapZxid, logger, func(e *jute.TxnEntry) error {
+		if distributed {
+			enc := &jute.Encoder{}
+			jute.EncodeTxnEntry(enc, e)
+			st.addTail(e.Header.Zxid, enc.Buf)
+		}
 		t.Apply(e)
 		t.TakeEvents()
 		switch x := e.Txn.(type) {
@@ -106,10 +138,17 @@ func openStore(fsys vfs.FS, cfg *config.Config, logger zerolog.Logger, nowMs int
 	st.log = l
 	logger.Info().Int64("snapshotZxid", snapZxid).Int64("lastZxid", t.LastZxid()).Int("sessions", len(v.sessions)).
 		Int("znodes", t.NodeCount()).Msg("recovered data directory")
+	if distributed {
+		// A quorum member keeps its log as it is: its tail may hold txns
+		// that a new leader truncates (TRUNC), which a snapshot taken now
+		// would freeze (Apache does not snapshot a quorum peer's load either).
+		return st, t, sessions, nil
+	}
 	if err := st.snapshot(t, sessions); err != nil {
 		_ = l.Close()
 		return nil, nil, nil, err
 	}
+	st.snapZxid = t.LastZxid()
 	return st, t, sessions, nil
 }
 
