@@ -8,9 +8,12 @@ package integration
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,12 +25,168 @@ type Ensemble struct {
 	t       *testing.T
 	Servers []*Server // index i is server.(i+1)
 	voters  int
+	proxies map[[2]int][]*peerProxy // [from, to] -> quorum, election proxies
 }
 
 // StartEnsemble starts voters participants (server.1..) and observers after
 // them. Every process is started before the election matters: the ready
 // line comes once the ports are bound.
 func StartEnsemble(t *testing.T, voters, observers int, opts ServerOptions) *Ensemble {
+	t.Helper()
+	return startEnsemble(t, voters, observers, opts, false)
+}
+
+// StartProxiedEnsemble is StartEnsemble with every peer connection (quorum
+// and election ports) going through a TCP proxy per ordered pair of
+// servers: server i's zoo.cfg names its own real ports and, for every
+// other server j, the ports of the proxies i->j. Partition cuts them.
+func StartProxiedEnsemble(t *testing.T, voters int, opts ServerOptions) *Ensemble {
+	t.Helper()
+	return startEnsemble(t, voters, 0, opts, true)
+}
+
+// Partition cuts server i off from every other server (both ways): its
+// peer connections are closed and new ones refused. Heal undoes it.
+func (e *Ensemble) Partition(i int) { e.setMode(i, proxyRefuse) }
+
+// Blackhole makes server i's peer traffic vanish without closing anything
+// (a silent network): peers notice only by their timeouts (syncLimit).
+func (e *Ensemble) Blackhole(i int) { e.setMode(i, proxyBlackhole) }
+
+// Heal reconnects server i to the others.
+func (e *Ensemble) Heal(i int) { e.setMode(i, proxyPass) }
+
+func (e *Ensemble) setMode(i int, m proxyMode) {
+	if e.proxies == nil {
+		e.t.Fatal("Partition needs StartProxiedEnsemble")
+	}
+	for pair, ps := range e.proxies {
+		if pair[0] == i || pair[1] == i {
+			for _, p := range ps {
+				p.setMode(m)
+			}
+		}
+	}
+}
+
+type proxyMode int
+
+const (
+	proxyPass      proxyMode = iota
+	proxyRefuse              // close current connections, refuse new ones
+	proxyBlackhole           // keep connections open, drop every byte
+)
+
+// peerProxy forwards one peer port; unlike tcpProxy it can also swallow
+// traffic silently (a black hole), which is how a real partition looks.
+type peerProxy struct {
+	ln     net.Listener
+	target string
+
+	mu    sync.Mutex
+	mode  proxyMode
+	conns map[net.Conn]struct{}
+}
+
+func newPeerProxy(t testing.TB, target string) *peerProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("proxy listen: %v", err)
+	}
+	p := &peerProxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	go p.serve()
+	t.Cleanup(func() { ln.Close(); p.closeAll() })
+	return p
+}
+
+func (p *peerProxy) Addr() string { return p.ln.Addr().String() }
+
+func (p *peerProxy) currentMode() proxyMode {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mode
+}
+
+func (p *peerProxy) setMode(m proxyMode) {
+	p.mu.Lock()
+	was := p.mode
+	p.mode = m
+	p.mu.Unlock()
+	// Bytes a black hole swallowed leave the streams torn: the heal resets
+	// the connections (as a TCP timeout would), and peers reconnect.
+	if m == proxyRefuse || was == proxyBlackhole {
+		p.closeAll()
+	}
+}
+
+func (p *peerProxy) closeAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.conns {
+		c.Close()
+	}
+}
+
+func (p *peerProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		switch p.currentMode() {
+		case proxyRefuse:
+			c.Close()
+			continue
+		case proxyBlackhole:
+			p.track(c)
+			go p.pipe(io.Discard, c, c, nil)
+			continue
+		}
+		s, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.track(c)
+		p.track(s)
+		go p.pipe(s, c, c, s)
+		go p.pipe(c, s, s, c)
+	}
+}
+
+func (p *peerProxy) track(c net.Conn) {
+	p.mu.Lock()
+	p.conns[c] = struct{}{}
+	p.mu.Unlock()
+}
+
+// pipe copies src to dst, dropping the bytes while the proxy is a black
+// hole; it closes both ends when src ends.
+func (p *peerProxy) pipe(dst io.Writer, src net.Conn, a, b net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && p.currentMode() == proxyPass {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	for _, c := range []net.Conn{a, b} {
+		if c != nil {
+			c.Close()
+			p.mu.Lock()
+			delete(p.conns, c)
+			p.mu.Unlock()
+		}
+	}
+}
+
+func startEnsemble(t *testing.T, voters, observers int, opts ServerOptions, proxied bool) *Ensemble {
 	t.Helper()
 	n := voters + observers
 	seen := map[int]bool{}
@@ -39,16 +198,37 @@ func StartEnsemble(t *testing.T, voters, observers int, opts ServerOptions) *Ens
 			ports = append(ports, p)
 		}
 	}
-	var lines []string
-	for i := 0; i < n; i++ {
-		l := fmt.Sprintf("server.%d=127.0.0.1:%d:%d", i+1, ports[2*i], ports[2*i+1])
-		if i >= voters {
-			l += ":observer"
-		}
-		lines = append(lines, l)
-	}
 	e := &Ensemble{t: t, voters: voters}
+	if proxied {
+		e.proxies = map[[2]int][]*peerProxy{}
+		for i := 0; i < n; i++ {
+			for j := 0; j < n; j++ {
+				if i != j {
+					e.proxies[[2]int{i, j}] = []*peerProxy{
+						newPeerProxy(t, fmt.Sprintf("127.0.0.1:%d", ports[2*j])),
+						newPeerProxy(t, fmt.Sprintf("127.0.0.1:%d", ports[2*j+1])),
+					}
+				}
+			}
+		}
+	}
+	linesFor := func(self int) []string {
+		var lines []string
+		for i := 0; i < n; i++ {
+			q, el := fmt.Sprintf("127.0.0.1:%d", ports[2*i]), fmt.Sprintf("127.0.0.1:%d", ports[2*i+1])
+			if ps := e.proxies[[2]int{self, i}]; ps != nil {
+				q, el = ps[0].Addr(), ps[1].Addr()
+			}
+			l := fmt.Sprintf("server.%d=%s:%s", i+1, q, strings.TrimPrefix(el, "127.0.0.1:"))
+			if i >= voters {
+				l += ":observer"
+			}
+			lines = append(lines, l)
+		}
+		return lines
+	}
 	for i := 0; i < n; i++ {
+		lines := linesFor(i)
 		o := opts
 		o.DataDir = filepath.Join(t.TempDir(), fmt.Sprintf("data-%d", i+1))
 		if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
