@@ -382,3 +382,20 @@ wait:
 	_, ok := e.SyncedGet(others[0], "/before")
 	require.True(t, ok)
 }
+
+// Observers never count toward a majority: with two voters and an
+// observer, losing one voter leaves no quorum although two servers run.
+func TestEnsembleObserverDoesNotCountForQuorum(t *testing.T) {
+	e := StartEnsemble(t, 2, 1, ensembleOpts)
+	leader := e.WaitSettled(30 * time.Second)
+	require.Equal(t, map[string]int{"leader": 1, "follower": 1, "observer": 1}, roleCount(e))
+	voter := 1 - leader // the other voter (indexes 0 and 1 are the voters)
+	e.Servers[voter].Kill()
+	require.Eventually(t, func() bool { return e.Mode(leader) == "" && e.Mode(2) == "" }, 10*time.Second, 100*time.Millisecond,
+		"a voter and an observer must not form a quorum of two voters")
+	e.Servers[voter].Restart()
+	e.WaitSettled(30 * time.Second)
+	c := e.Client(e.Servers[2].Addr())
+	_, err := c.Create("/quorum-back", nil, 0, zk.WorldACL(zk.PermAll))
+	require.NoError(t, err)
+}

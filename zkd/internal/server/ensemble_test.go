@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -186,6 +188,15 @@ func TestEnsembleThreeServersReplicate(t *testing.T) {
 		ok, _, err := c.Exists("/m2")
 		require.NoError(t, err)
 		require.True(t, ok, "server %d", i)
+	}
+	// Every server persisted the established epoch (atomically written
+	// dataDir files, as Apache's QuorumPeer writes them).
+	for i, c := range te.cfgs {
+		for _, name := range []string{"acceptedEpoch", "currentEpoch"} {
+			data, err := os.ReadFile(filepath.Join(c.DataDir, name))
+			require.NoError(t, err, "server %d %s", i+1, name)
+			require.Regexp(t, `^[1-9][0-9]*\n$`, string(data), "server %d %s", i+1, name)
+		}
 	}
 	var buf bytes.Buffer
 	s := te.servers[leader]
