@@ -121,6 +121,8 @@ type ensemble struct {
 	nextSync     int32
 	leaderSyncs  []leaderSync
 	touched      map[int64]int32
+	// Proposal sizes in bytes for srvr/mntr (-1 before the first).
+	propLast, propMin, propMax int64
 }
 
 // newEnsemble binds the election and quorum ports of this server's
@@ -129,7 +131,8 @@ func (s *Server) newEnsemble(fsys vfs.FS) (*ensemble, error) {
 	cfg := s.cfg
 	en := &ensemble{s: s, fsys: fsys, myID: uint64(cfg.MyID), members: map[uint64]quorum.Member{},
 		log: s.log.With().Str("component", "zkd.ensemble").Logger(), learnerLinks: map[uint64]*quorum.Link{},
-		fwd: map[fwdKey]fwdReq{}, fwdConnect: map[int64]*conn{}, syncs: map[fwdKey]*conn{}, touched: map[int64]int32{}}
+		fwd: map[fwdKey]fwdReq{}, fwdConnect: map[int64]*conn{}, syncs: map[fwdKey]*conn{}, touched: map[int64]int32{},
+		propLast: -1, propMin: -1, propMax: -1}
 	var voters, observers []uint64
 	var self *quorum.Member
 	for _, sv := range cfg.Servers {
@@ -253,6 +256,18 @@ func (en *ensemble) mode() string {
 		return "observer"
 	}
 	return "looking"
+}
+
+// peerState is mntr's zk_peer_state (Apache's getDetailedPeerState:
+// "<state> - <zab phase>").
+func (en *ensemble) peerState() string {
+	switch {
+	case en.leader == nil && en.learner == nil:
+		return "looking - election"
+	case !en.serving.Load():
+		return map[int32]string{roleLeading: "leading", roleFollowing: "following", roleObserving: "observing"}[en.role.Load()] + " - synchronization"
+	}
+	return map[int32]string{roleLeading: "leading", roleFollowing: "following", roleObserving: "observing"}[en.role.Load()] + " - broadcast"
 }
 
 func (en *ensemble) isLearner() bool { return en.learner != nil }
@@ -878,6 +893,14 @@ func (en *ensemble) propose(e *jute.TxnEntry) error {
 	zxid, err := en.leader.Propose(enc.Buf)
 	if err != nil {
 		return err
+	}
+	n := int64(len(enc.Buf))
+	en.propLast = n
+	if en.propMin < 0 || n < en.propMin {
+		en.propMin = n
+	}
+	if n > en.propMax {
+		en.propMax = n
 	}
 	if zxid != e.Header.Zxid {
 		return fmt.Errorf("%w: leader assigned zxid %s to a txn prepared as %s", ErrQuorum, zab.FormatZxid(zxid), zab.FormatZxid(e.Header.Zxid))

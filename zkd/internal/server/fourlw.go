@@ -66,7 +66,7 @@ func (s *Server) cfg4lwAllowed(word string) bool {
 }
 
 func (s *Server) serverStats() fourlw.ServerStats {
-	return fourlw.ServerStats{
+	st := fourlw.ServerStats{
 		Version:     Version,
 		MinLatency:  max(s.stats.latMin.Load(), 0),
 		AvgLatency:  fourlw.RoundLatency(s.stats.latTotal.Load(), s.stats.latCount.Load()),
@@ -79,6 +79,10 @@ func (s *Server) serverStats() fourlw.ServerStats {
 		Mode:        s.mode(),
 		NodeCount:   s.tree.NodeCount(),
 	}
+	if s.ens != nil && s.ens.leader != nil {
+		st.ProposalSizeLast, st.ProposalSizeMin, st.ProposalSizeMax = s.ens.propLast, s.ens.propMin, s.ens.propMax
+	}
+	return st
 }
 
 // connStats lists every open connection; self is the one asking.
@@ -314,6 +318,9 @@ func (s *Server) mntr() []fourlw.KV {
 		{Key: "zk_non_mtls_local_conn_count", Value: "0"},
 		{Key: "zk_proposal_count", Value: "0"},
 	}
+	if s.ens != nil {
+		kv = append(kv, fourlw.KV{Key: "zk_peer_state", Value: s.ens.peerState()})
+	}
 	if s.ens != nil && s.ens.leader != nil {
 		followers, observers := 0, 0
 		for id := range s.ens.learnerLinks {
@@ -329,6 +336,9 @@ func (s *Server) mntr() []fourlw.KV {
 			fourlw.KV{Key: "zk_synced_non_voting_followers", Value: "0"},
 			fourlw.KV{Key: "zk_synced_observers", Value: i(int64(observers))},
 			fourlw.KV{Key: "zk_pending_syncs", Value: i(int64(len(s.ens.leaderSyncs)))},
+			fourlw.KV{Key: "zk_last_proposal_size", Value: i(s.ens.propLast)},
+			fourlw.KV{Key: "zk_max_proposal_size", Value: i(s.ens.propMax)},
+			fourlw.KV{Key: "zk_min_proposal_size", Value: i(s.ens.propMin)},
 		)
 	}
 	return kv
