@@ -429,7 +429,8 @@ func (en *ensemble) onLearnerMsg(gen int, l *quorum.Link, m peer.Msg) {
 			} else {
 				en.onForward(from, data)
 			}
-			en.flush()
+			// No flush: the proposals of the whole loop batch are logged
+			// with one fsync when the batch ends (group commit).
 			return
 		case peer.TypePing:
 			touches, err := decodeTouches(msg.Data)
@@ -442,12 +443,16 @@ func (en *ensemble) onLearnerMsg(gen int, l *quorum.Link, m peer.Msg) {
 			}
 		case peer.TypeSync:
 			en.leader.Step(zm)
+			// The COMMITs already decided must leave before the answer.
+			en.flush()
+			if en.leader == nil {
+				return
+			}
 			if en.outstanding() {
 				en.leaderSyncs = append(en.leaderSyncs, leaderSync{zxid: en.leader.LastProposed(), to: from, data: msg.Data})
 			} else {
 				l.Send(peer.Opaque{Kind: peer.TypeSync, Zxid: en.leader.Committed(), Data: msg.Data})
 			}
-			en.flush()
 			return
 		}
 	case peer.AckEpoch:
@@ -457,6 +462,11 @@ func (en *ensemble) onLearnerMsg(gen int, l *quorum.Link, m peer.Msg) {
 		}
 	}
 	en.leader.Step(zm)
+	if z, ok := m.(peer.Zxid); ok && z.Kind == peer.TypeAck {
+		return // commits of the batch are released together at its end
+	}
+	// Everything else (ACKEPOCH above all: a SNAP must carry the tree
+	// before any later proposal) is handled at once.
 	en.flush()
 }
 
@@ -465,9 +475,9 @@ func (en *ensemble) parking() bool { return len(en.deferred) > 0 }
 
 // drainDeferred steps deferred ACKEPOCHs once nothing is outstanding, then
 // replays parked client work.
-func (en *ensemble) drainDeferred() {
+func (en *ensemble) drainDeferred() bool {
 	if en.leader == nil || en.outstanding() || len(en.deferred) == 0 {
-		return
+		return false
 	}
 	d := en.deferred
 	en.deferred = nil
@@ -476,12 +486,13 @@ func (en *ensemble) drainDeferred() {
 			en.leader.Step(m)
 		}
 	}
-	en.flush()
+	en.flush() // the SNAP (if any) is taken before parked work changes the tree
 	p := en.parked
 	en.parked = nil
 	for _, fn := range p {
 		fn()
 	}
+	return true
 }
 
 // onLeaderMsg: a message from the leader to this learner.
@@ -490,10 +501,22 @@ func (en *ensemble) onLeaderMsg(gen int, l *quorum.Link, m peer.Msg) {
 		return
 	}
 	if o, ok := m.(peer.Opaque); ok && o.Kind == peer.TypeSync {
-		en.onSyncReply(o)
+		// Apply the COMMITs that came before the answer first.
+		en.flush()
+		if en.learner != nil {
+			en.onSyncReply(o)
+		}
 		return
 	}
 	en.learner.Step(zab.Message{From: en.leaderID, To: en.myID, Msg: m})
+	switch x := m.(type) {
+	case peer.Txn:
+		return // logged with the batch's other txns, one fsync (group commit)
+	case peer.Zxid:
+		if x.Kind == peer.TypeCommit {
+			return
+		}
+	}
 	en.flush()
 }
 
@@ -517,7 +540,9 @@ func (en *ensemble) flush() {
 		case en.learner != nil && en.learner.HasReady():
 			rd = en.learner.Ready()
 		default:
-			en.drainDeferred()
+			if en.drainDeferred() {
+				continue
+			}
 			return
 		}
 		if !en.handleReady(rd) {
@@ -582,9 +607,10 @@ func (en *ensemble) handleReady(rd zab.Ready) bool {
 		}
 	}
 	// 2. apply
+	var syncAnswers []leaderSync
 	for _, e := range rd.Committed {
 		if en.leader != nil {
-			en.releaseHeld(e.Zxid)
+			syncAnswers = append(syncAnswers, en.releaseHeld(e.Zxid)...)
 			continue
 		}
 		if err := en.applyCommitted(e); err != nil {
@@ -616,6 +642,12 @@ func (en *ensemble) handleReady(rd zab.Ready) bool {
 			en.leaderLink.Send(msg)
 		}
 	}
+	// Learners' syncs waiting for these commits: after the COMMITs above.
+	for _, ls := range syncAnswers {
+		if l := en.learnerLinks[ls.to]; l != nil {
+			l.Send(peer.Opaque{Kind: peer.TypeSync, Zxid: ls.zxid, Data: ls.data})
+		}
+	}
 	for _, id := range rd.Close {
 		if l := en.learnerLinks[id]; l != nil {
 			delete(en.learnerLinks, id)
@@ -641,8 +673,9 @@ func (en *ensemble) handleReady(rd zab.Ready) bool {
 }
 
 // releaseHeld moves replies held for proposals up to zxid to the outgoing
-// queue, and answers the learners' syncs that waited for them.
-func (en *ensemble) releaseHeld(zxid int64) {
+// queue and returns the learners' syncs that waited for them (answered
+// after the Ready's COMMITs).
+func (en *ensemble) releaseHeld(zxid int64) []leaderSync {
 	s := en.s
 	n := 0
 	for n < len(en.held) && en.held[n].zxid <= zxid {
@@ -652,14 +685,15 @@ func (en *ensemble) releaseHeld(zxid int64) {
 	}
 	en.held = append(en.held[:0], en.held[n:]...)
 	k := 0
+	var out []leaderSync
 	for k < len(en.leaderSyncs) && en.leaderSyncs[k].zxid <= zxid {
 		ls := en.leaderSyncs[k]
-		if l := en.learnerLinks[ls.to]; l != nil {
-			l.Send(peer.Opaque{Kind: peer.TypeSync, Zxid: zxid, Data: ls.data})
-		}
+		ls.zxid = zxid
+		out = append(out, ls)
 		k++
 	}
 	en.leaderSyncs = append(en.leaderSyncs[:0], en.leaderSyncs[k:]...)
+	return out
 }
 
 // handleHeld handles a client event; on a leader with outstanding
