@@ -304,3 +304,33 @@ func waitState(t *testing.T, events <-chan zk.Event, want zk.State) {
 		}
 	}
 }
+
+// Watches fire on the server the watcher is connected to when a write made
+// through another server is applied there; a client of a follower reads its
+// own writes (the reply to a forwarded write comes after it is applied).
+func TestEnsembleWatchesAndOrderOnFollowers(t *testing.T) {
+	te := startEnsemble(t, 3, 0)
+	leader := te.waitModes(15 * time.Second)
+	a, b := (leader+1)%3, (leader+2)%3
+	ca := connectTo(t, te.servers[a].Addr().String())
+	cb := connectTo(t, te.servers[b].Addr().String())
+	_, _, ch, err := ca.ExistsW("/watched")
+	require.NoError(t, err)
+	_, err = cb.Create("/watched", []byte("1"), 0, zk.WorldACL(zk.PermAll))
+	require.NoError(t, err)
+	select {
+	case ev := <-ch:
+		require.Equal(t, zk.EventNodeCreated, ev.Type)
+		require.Equal(t, "/watched", ev.Path)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no watch event on the follower")
+	}
+	for i := 0; i < 20; i++ {
+		v := []byte(fmt.Sprintf("v%d", i))
+		_, err := cb.Set("/watched", v, -1)
+		require.NoError(t, err)
+		d, _, err := cb.Get("/watched")
+		require.NoError(t, err)
+		require.Equal(t, v, d, "a client reads its own write")
+	}
+}
