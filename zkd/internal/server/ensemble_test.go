@@ -13,6 +13,7 @@ import (
 	"github.com/go-zookeeper/zk"
 	"github.com/stretchr/testify/require"
 
+	"mqstack/proto/jute"
 	"mqstack/zkd/internal/config"
 )
 
@@ -332,5 +333,44 @@ func TestEnsembleWatchesAndOrderOnFollowers(t *testing.T) {
 		d, _, err := cb.Get("/watched")
 		require.NoError(t, err)
 		require.Equal(t, v, d, "a client reads its own write")
+	}
+}
+
+// Requests a client pipelines to a follower are answered in order: the
+// connect (a createSession through the leader), then a create (forwarded)
+// and a getData sent right behind it, which must see the create.
+func TestEnsembleFollowerKeepsPipelinedOrder(t *testing.T) {
+	te := startEnsemble(t, 3, 0)
+	leader := te.waitModes(15 * time.Second)
+	r := dialRaw(t, te.servers[(leader+1)%3])
+	hCreate := jute.RequestHeader{Xid: 1, Type: jute.OpCreate}
+	create := jute.CreateRequest{Path: "/piped", Data: []byte("p"), ACL: []jute.ACL{{Perms: jute.PermAll, ID: jute.ID{Scheme: "world", ID: "anyone"}}}}
+	hGet := jute.RequestHeader{Xid: 2, Type: jute.OpGetData}
+	get := jute.PathWatchRequest{Path: "/piped"}
+	buf := jute.AppendFrame(nil, &jute.ConnectRequest{TimeOut: 4000, Passwd: make([]byte, 16), HasReadOnly: true})
+	buf = jute.AppendFrame(buf, &hCreate, &create)
+	buf = jute.AppendFrame(buf, &hGet, &get)
+	_, err := r.nc.Write(buf)
+	require.NoError(t, err)
+	b, err := r.readFrame()
+	require.NoError(t, err)
+	var rsp jute.ConnectResponse
+	require.NoError(t, jute.Unmarshal(b, &rsp))
+	require.NotZero(t, rsp.SessionID)
+	for _, want := range []int32{1, 2} {
+		b, err := r.readFrame()
+		require.NoError(t, err)
+		d := jute.NewDecoder(b)
+		var rh jute.ReplyHeader
+		rh.Decode(d)
+		require.NoError(t, d.Err())
+		require.Equal(t, want, rh.Xid)
+		require.Equal(t, jute.Err(0), rh.Err, "xid %d", want)
+		if want == 2 {
+			var gd jute.GetDataResponse
+			gd.Decode(d)
+			require.NoError(t, d.Err())
+			require.Equal(t, []byte("p"), gd.Data)
+		}
 	}
 }
