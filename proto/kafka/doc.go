@@ -1,9 +1,10 @@
 // Package kafka holds Kafka's wire formats. It does no I/O.
 //
 // This file set covers the record batch (magic v2, the format Kafka writes
-// on the wire and on disk since 0.11) and its compression codecs. Request
-// framing, request/response headers and the ApiVersions registry belong in
-// this package too and come later (message bodies come from franz-go's kmsg).
+// on the wire and on disk since 0.11) and its compression codecs, request
+// framing and request/response headers v0-v2 (frame.go), and the registry
+// of served API versions that ApiVersions is built from (registry.go).
+// Message bodies come from franz-go's kmsg.
 //
 // # Record batch v2
 //
