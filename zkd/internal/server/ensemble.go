@@ -118,6 +118,7 @@ type ensemble struct {
 	fwd          map[fwdKey]fwdReq
 	fwdConnect   map[int64]*conn
 	syncs        map[fwdKey]*conn
+	revalidating map[int64]*conn
 	nextSync     int32
 	leaderSyncs  []leaderSync
 	touched      map[int64]int32
@@ -132,7 +133,7 @@ func (s *Server) newEnsemble(fsys vfs.FS) (*ensemble, error) {
 	en := &ensemble{s: s, fsys: fsys, myID: uint64(cfg.MyID), members: map[uint64]quorum.Member{},
 		log: s.log.With().Str("component", "zkd.ensemble").Logger(), learnerLinks: map[uint64]*quorum.Link{},
 		fwd: map[fwdKey]fwdReq{}, fwdConnect: map[int64]*conn{}, syncs: map[fwdKey]*conn{}, touched: map[int64]int32{},
-		propLast: -1, propMin: -1, propMax: -1}
+		revalidating: map[int64]*conn{}, propLast: -1, propMin: -1, propMax: -1}
 	var voters, observers []uint64
 	var self *quorum.Member
 	for _, sv := range cfg.Servers {
@@ -441,6 +442,21 @@ func (en *ensemble) onLearnerMsg(gen int, l *quorum.Link, m peer.Msg) {
 			for _, t := range touches {
 				en.s.sessions.Touch(t.id, t.timeout, now)
 			}
+		case peer.TypeRevalidate:
+			en.leader.Step(zm)
+			ts, err := decodeTouches(msg.Data)
+			if err != nil || len(ts) != 1 {
+				en.log.Warn().Err(err).Uint64("learner", from).Msg("malformed REVALIDATE; ignored")
+				return
+			}
+			valid := int64(0)
+			if ss := en.s.sessions.Get(ts[0].id); ss != nil && !ss.Closing {
+				en.s.sessions.Touch(ts[0].id, ts[0].timeout, en.s.nowMs())
+				valid = 1
+			}
+			en.flush() // a pending closeSession COMMIT goes first
+			l.Send(peer.Opaque{Kind: peer.TypeRevalidate, Zxid: valid, Data: msg.Data})
+			return
 		case peer.TypeSync:
 			en.leader.Step(zm)
 			// The COMMITs already decided must leave before the answer.
@@ -498,6 +514,13 @@ func (en *ensemble) drainDeferred() bool {
 // onLeaderMsg: a message from the leader to this learner.
 func (en *ensemble) onLeaderMsg(gen int, l *quorum.Link, m peer.Msg) {
 	if en.gen != gen || en.learner == nil || en.leaderLink != l {
+		return
+	}
+	if o, ok := m.(peer.Opaque); ok && o.Kind == peer.TypeRevalidate {
+		en.flush()
+		if en.learner != nil {
+			en.onRevalidated(o)
+		}
 		return
 	}
 	if o, ok := m.(peer.Opaque); ok && o.Kind == peer.TypeSync {
@@ -856,6 +879,57 @@ func (en *ensemble) onSyncReply(o peer.Opaque) {
 	en.unpark(c)
 }
 
+// revalidate asks the leader whether a reconnecting session is alive
+// (Apache's Learner.validateSession); the connection waits for the answer.
+func (en *ensemble) revalidate(c *conn, id int64, timeout int32) {
+	if old := en.revalidating[id]; old != nil && old != c {
+		old.fwdPending--
+		en.s.sendClose(old)
+	}
+	en.revalidating[id] = c
+	c.fwdPending++
+	en.sendToLeader(peer.Opaque{Kind: peer.TypeRevalidate, Data: encodeTouches([]touch{{id: id, timeout: timeout}})})
+}
+
+// onRevalidated is the leader's answer to revalidate (Zxid 1 = alive).
+func (en *ensemble) onRevalidated(o peer.Opaque) {
+	s := en.s
+	ts, err := decodeTouches(o.Data)
+	if err != nil || len(ts) != 1 {
+		en.log.Warn().Err(err).Msg("malformed REVALIDATE answer from the leader; ignored")
+		return
+	}
+	id := ts[0].id
+	c := en.revalidating[id]
+	if c == nil {
+		return
+	}
+	delete(en.revalidating, id)
+	c.fwdPending--
+	if c.gone {
+		return
+	}
+	if o.Zxid != 1 {
+		c.log.Info().Str("session", fmt.Sprintf("0x%x", id)).Msg("client tried to reconnect to an expired session")
+		s.finishSessionInit(c, false)
+		return
+	}
+	now := s.nowMs()
+	if s.sessions.Get(id) == nil {
+		// Alive at the leader; its createSession is not applied here yet.
+		s.sessions.Add(id, c.timeout, now)
+	}
+	s.sessions.Touch(id, c.timeout, now)
+	if old := s.bySess[id]; old != nil && old != c {
+		s.sendClose(old)
+	}
+	s.bySess[id] = c
+	en.touched[id] = c.timeout
+	c.log.Info().Str("session", fmt.Sprintf("0x%x", id)).Int32("timeout", c.timeout).Msg("reestablished session")
+	s.finishSessionInit(c, true)
+	en.unpark(c)
+}
+
 // learnerConnect is handleConnect's new-session branch on a learner: the
 // session is created by a txn through the leader.
 func (en *ensemble) learnerConnect(c *conn, timeout int32) {
@@ -976,6 +1050,7 @@ func (en *ensemble) endRole(reason error, look bool) {
 	en.role.Store(roleLooking)
 	en.held, en.deferred, en.parked, en.leaderSyncs = nil, nil, nil, nil
 	en.fwd, en.fwdConnect, en.syncs = map[fwdKey]fwdReq{}, map[int64]*conn{}, map[fwdKey]*conn{}
+	en.revalidating = map[int64]*conn{}
 	en.touched = map[int64]int32{}
 	s.closeAllClients()
 	if err := en.reload(); err != nil {

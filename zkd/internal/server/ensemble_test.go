@@ -374,3 +374,22 @@ func TestEnsembleFollowerKeepsPipelinedOrder(t *testing.T) {
 		}
 	}
 }
+
+// A session the leader expired cannot be resumed through another server;
+// a live one can (REVALIDATE through the leader).
+func TestEnsembleRevalidateOnReconnect(t *testing.T) {
+	te := startEnsemble(t, 3, 0)
+	leader := te.waitModes(15 * time.Second)
+	a, b := te.servers[(leader+1)%3], te.servers[(leader+2)%3]
+	r, rsp := newSession(t, a, 400)
+	r2 := dialRaw(t, b)
+	again := r2.handshake(jute.ConnectRequest{SessionID: rsp.SessionID, Passwd: rsp.Passwd, TimeOut: 400, HasReadOnly: true})
+	require.Equal(t, rsp.SessionID, again.SessionID, "a live session moves to another server")
+	_ = r.nc.Close()
+	_ = r2.nc.Close()
+	time.Sleep(1500 * time.Millisecond) // > timeout: the leader expires it
+	r3 := dialRaw(t, a)
+	gone := r3.handshake(jute.ConnectRequest{SessionID: rsp.SessionID, Passwd: rsp.Passwd, TimeOut: 400, HasReadOnly: true})
+	require.Zero(t, gone.SessionID, "an expired session must not be resumed")
+	r3.expectClosed()
+}

@@ -67,6 +67,11 @@ func (s *Server) handleConnect(c *conn, req *jute.ConnectRequest) {
 		s.finishSessionInit(c, false)
 		return
 	}
+	if s.ens != nil && s.ens.isLearner() {
+		// The leader owns the sessions: ask it (REVALIDATE).
+		s.ens.revalidate(c, id, timeout)
+		return
+	}
 	ss := s.sessions.Get(id)
 	if ss == nil || ss.Closing {
 		c.log.Info().Str("session", fmt.Sprintf("0x%x", id)).Msg("client tried to reconnect to an expired session")
