@@ -119,6 +119,7 @@ type ensemble struct {
 	fwdConnect   map[int64]*conn
 	syncs        map[fwdKey]*conn
 	revalidating map[int64]*conn
+	synced       map[uint64]bool // leader: learners sent UPTODATE (mntr)
 	nextSync     int32
 	leaderSyncs  []leaderSync
 	touched      map[int64]int32
@@ -133,7 +134,7 @@ func (s *Server) newEnsemble(fsys vfs.FS) (*ensemble, error) {
 	en := &ensemble{s: s, fsys: fsys, myID: uint64(cfg.MyID), members: map[uint64]quorum.Member{},
 		log: s.log.With().Str("component", "zkd.ensemble").Logger(), learnerLinks: map[uint64]*quorum.Link{},
 		fwd: map[fwdKey]fwdReq{}, fwdConnect: map[int64]*conn{}, syncs: map[fwdKey]*conn{}, touched: map[int64]int32{},
-		revalidating: map[int64]*conn{}, propLast: -1, propMin: -1, propMax: -1}
+		revalidating: map[int64]*conn{}, synced: map[uint64]bool{}, propLast: -1, propMin: -1, propMax: -1}
 	var voters, observers []uint64
 	var self *quorum.Member
 	for _, sv := range cfg.Servers {
@@ -378,6 +379,7 @@ func (en *ensemble) acceptLearner(l *quorum.Link) (quorum.LinkHandler, bool) {
 		if old := en.learnerLinks[l.Peer()]; old != nil && old != l {
 			old.Close()
 		}
+		delete(en.synced, l.Peer())
 		en.learnerLinks[l.Peer()] = l
 		gen <- en.gen
 	}})
@@ -398,6 +400,7 @@ func (en *ensemble) acceptLearner(l *quorum.Link) (quorum.LinkHandler, bool) {
 			s.post(event{kind: evFunc, fn: func() {
 				if en.gen == g && en.learnerLinks[l.Peer()] == l {
 					delete(en.learnerLinks, l.Peer())
+					delete(en.synced, l.Peer())
 					if en.leader != nil {
 						en.leader.Disconnect(l.Peer())
 						en.flush()
@@ -660,6 +663,9 @@ func (en *ensemble) handleReady(rd zab.Ready) bool {
 		if en.leader != nil {
 			if l := en.learnerLinks[m.To]; l != nil {
 				l.Send(msg)
+				if z, ok := msg.(peer.Zxid); ok && z.Kind == peer.TypeUpToDate {
+					en.synced[m.To] = true
+				}
 			}
 		} else if en.leaderLink != nil {
 			en.leaderLink.Send(msg)
@@ -672,6 +678,7 @@ func (en *ensemble) handleReady(rd zab.Ready) bool {
 		}
 	}
 	for _, id := range rd.Close {
+		delete(en.synced, id)
 		if l := en.learnerLinks[id]; l != nil {
 			delete(en.learnerLinks, id)
 			l.Close()
@@ -1051,6 +1058,7 @@ func (en *ensemble) endRole(reason error, look bool) {
 	en.held, en.deferred, en.parked, en.leaderSyncs = nil, nil, nil, nil
 	en.fwd, en.fwdConnect, en.syncs = map[fwdKey]fwdReq{}, map[int64]*conn{}, map[fwdKey]*conn{}
 	en.revalidating = map[int64]*conn{}
+	en.synced = map[uint64]bool{}
 	en.touched = map[int64]int32{}
 	s.closeAllClients()
 	if err := en.reload(); err != nil {

@@ -323,7 +323,7 @@ func (s *Server) mntr() []fourlw.KV {
 	}
 	if s.ens != nil && s.ens.leader != nil {
 		followers, observers := 0, 0
-		for id := range s.ens.learnerLinks {
+		for id := range s.ens.synced {
 			if s.ens.verifier.IsObserver(id) {
 				observers++
 			} else {
@@ -331,7 +331,7 @@ func (s *Server) mntr() []fourlw.KV {
 			}
 		}
 		kv = append(kv,
-			fourlw.KV{Key: "zk_learners", Value: i(int64(followers + observers))},
+			fourlw.KV{Key: "zk_learners", Value: i(int64(len(s.ens.learnerLinks)))},
 			fourlw.KV{Key: "zk_synced_followers", Value: i(int64(followers))},
 			fourlw.KV{Key: "zk_synced_non_voting_followers", Value: "0"},
 			fourlw.KV{Key: "zk_synced_observers", Value: i(int64(observers))},
