@@ -228,15 +228,14 @@ func TestEnsembleEphemeralsFollowSessionAndExpire(t *testing.T) {
 	var dials atomic.Int32
 	var allow atomic.Bool
 	allow.Store(true)
-	dialer := func(network, address string, timeout time.Duration) (net.Conn, error) {
+	dialer := func(network, _ string, timeout time.Duration) (net.Conn, error) {
 		if !allow.Load() {
 			return nil, fmt.Errorf("test: dialing disabled")
 		}
 		// First dial goes to A, later ones to B: the session moves.
+		address := addrB
 		if dials.Add(1) == 1 {
 			address = addrA
-		} else {
-			address = addrB
 		}
 		return net.DialTimeout(network, address, timeout)
 	}

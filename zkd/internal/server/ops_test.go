@@ -90,7 +90,7 @@ func TestEveryOpcode(t *testing.T) {
 	rh, _ = call(jute.OpSetData, &jute.SetDataRequest{Path: "/zookeeper/config", Version: -1})
 	assert.Equal(t, jute.ErrNoAuth, rh.Err)
 
-	rh, b = call(jute.OpCheck, &jute.PathVersionRequest{Path: "/p", Version: 0})
+	rh, _ = call(jute.OpCheck, &jute.PathVersionRequest{Path: "/p", Version: 0})
 	require.Equal(t, jute.ErrOK, rh.Err)
 	rh, _ = call(jute.OpCheck, &jute.PathVersionRequest{Path: "/p", Version: 3})
 	assert.Equal(t, jute.ErrBadVersion, rh.Err)

@@ -108,7 +108,6 @@ type Server struct {
 	wg     sync.WaitGroup
 	loopWG sync.WaitGroup
 
-	startOnce sync.Once
 	closeOnce sync.Once
 	started   atomic.Bool
 	snapping  atomic.Bool

@@ -119,7 +119,7 @@ func TestCreateModesContainerTTL(t *testing.T) {
 	t.Cleanup(func() { _ = s.Close() })
 	c := connect(t, s)
 
-	_, err = c.CreateContainer("/c", nil, zk.FlagTTL|0, zk.WorldACL(zk.PermAll))
+	_, err = c.CreateContainer("/c", nil, zk.FlagTTL, zk.WorldACL(zk.PermAll))
 	require.Error(t, err, "a container needs the container flag")
 	_, err = c.CreateContainer("/c", nil, 4, zk.WorldACL(zk.PermAll))
 	require.NoError(t, err)
