@@ -1,7 +1,10 @@
-// Package server is zkd's standalone ZooKeeper server: the client port
-// (jute frames, four-letter words), the owner goroutine that prepares,
-// logs, group-commits and applies transactions, session expiry, container
-// cleanup, snapshots and Prometheus metrics.
+// Package server is zkd's ZooKeeper server: the client port (jute frames,
+// four-letter words), the owner goroutine that prepares, logs,
+// group-commits and applies transactions, session expiry, container
+// cleanup, snapshots and Prometheus metrics. With server.N lines it is a
+// member of a replicated ensemble (ensemble.go: leader election and ZAB
+// through zkd/internal/quorum and the election module; its order rules
+// add to the ones below).
 //
 // Order rules (owner goroutine, one batch at a time):
 //  1. every request of a batch is prepared and applied to the tree in
