@@ -1,6 +1,6 @@
 # mqstack: ZooKeeper + Kafka + EFAK, reimplemented in Go. See README.md.
 SHELL   := /bin/bash
-MODULES := proto storage election zkd integration
+MODULES := proto storage election zkd brokerd integration
 PKGS    := $(foreach m,$(MODULES),./$(m)/...)
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
@@ -14,6 +14,7 @@ all: build
 build:
 	@mkdir -p bin
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/zkd ./zkd/cmd/zkd
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/brokerd ./brokerd/cmd/brokerd
 
 # Unit, in-process, integration and (when the tools are installed) interop tests.
 test: build

@@ -1,0 +1,89 @@
+// Command brokerd is a Kafka 2.8-compatible broker.
+//
+//	brokerd start <server.properties>   serve until SIGTERM/SIGINT
+//	brokerd --version
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/rs/zerolog"
+	"github.com/urfave/cli/v2"
+
+	"mqstack/brokerd/internal/broker"
+	"mqstack/brokerd/internal/config"
+)
+
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args, os.Stdout, os.Stderr, nil))
+}
+
+// run runs the command line; stop, when non-nil, replaces the signal
+// channel (tests).
+func run(args []string, stdout, stderr io.Writer, stop <-chan os.Signal) int {
+	broker.Version = version
+	app := &cli.App{
+		Name:           "brokerd",
+		Usage:          "a Kafka 2.8-compatible broker",
+		Version:        version,
+		Writer:         stdout,
+		ErrWriter:      stderr,
+		ExitErrHandler: func(*cli.Context, error) {},
+		Commands: []*cli.Command{{
+			Name:      "start",
+			Usage:     "run the broker in the foreground",
+			ArgsUsage: "<server.properties>",
+			Action: func(c *cli.Context) error {
+				if c.NArg() != 1 {
+					return cli.Exit("brokerd: usage: brokerd start <server.properties>", 1)
+				}
+				return start(c.Args().First(), stdout, stderr, stop)
+			},
+		}},
+	}
+	if err := app.Run(args); err != nil {
+		if ec, ok := err.(cli.ExitCoder); ok {
+			if msg := ec.Error(); msg != "" {
+				fmt.Fprintln(stderr, msg)
+			}
+			return ec.ExitCode()
+		}
+		fmt.Fprintln(stderr, "brokerd:", err)
+		return 1
+	}
+	return 0
+}
+
+func start(path string, stdout, stderr io.Writer, stop <-chan os.Signal) error {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return cli.Exit("brokerd: "+err.Error(), 1)
+	}
+	logger := zerolog.New(stderr).With().Timestamp().Logger()
+	b, err := broker.New(cfg, logger)
+	if err != nil {
+		return cli.Exit("brokerd: "+err.Error(), 1)
+	}
+	if stop == nil {
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+		stop = sig
+	}
+	if err := b.Start(); err != nil {
+		return cli.Exit("brokerd: "+err.Error(), 1)
+	}
+	fmt.Fprintf(stdout, "BROKERD READY listener=%s\n", b.Addr())
+	logger.Info().Str("component", "brokerd").Str("listener", b.Addr()).Msg("ready")
+	got := <-stop
+	logger.Info().Str("component", "brokerd").Str("signal", got.String()).Msg("shutting down")
+	if err := b.Close(); err != nil {
+		return cli.Exit("brokerd: shutdown: "+err.Error(), 1)
+	}
+	return nil
+}

@@ -1,0 +1,104 @@
+package broker
+
+// Produce (key 0), versions 3-9 (record batch v2 only).
+//
+// Each partition's records (one or more v2 batches) are appended with the
+// leader path of storage/segment: CRC-32C and every record checked, offsets
+// assigned from the log end offset, the leader epoch stamped, LogAppendTime
+// set when the topic uses it. Errors per partition: a batch set larger than
+// message.max.bytes (or the topic's max.message.bytes) is
+// MESSAGE_TOO_LARGE; a bad CRC is CORRUPT_MESSAGE; other invalid batches
+// INVALID_RECORD; an unknown topic or partition UNKNOWN_TOPIC_OR_PARTITION;
+// a transactional produce TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+// (transactions come in a later issue). With one replica acks=1
+// and acks=-1 answer after the append (the high watermark moves to the
+// log end offset at once); acks=0 gets no response at all. The log is not
+// fsynced per request, as in Kafka (durability by replication and flush).
+
+import (
+	"errors"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"mqstack/proto/kafka"
+	"mqstack/storage/checkpoint"
+	"mqstack/storage/segment"
+)
+
+var produceAPI = api{key: 0, min: 3, max: 9, handle: handleProduce}
+
+func handleProduce(b *Broker, c *conn, _ kafka.RequestHeader, r kmsg.Request) (kmsg.Response, error) {
+	req := r.(*kmsg.ProduceRequest)
+	resp := kmsg.NewPtrProduceResponse()
+	appended := false
+	for _, rt := range req.Topics {
+		st := kmsg.NewProduceResponseTopic()
+		st.Topic = rt.Topic
+		t := b.topics.get(rt.Topic)
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewProduceResponseTopicPartition()
+			sp.Partition = rp.Partition
+			sp.BaseOffset = -1
+			if req.TransactionID != nil {
+				sp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+				st.Partitions = append(st.Partitions, sp)
+				continue
+			}
+			if t == nil || rp.Partition < 0 || rp.Partition >= t.partitions {
+				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				st.Partitions = append(st.Partitions, sp)
+				continue
+			}
+			l, ok := b.dir.Log(checkpoint.TopicPartition{Topic: rt.Topic, Partition: rp.Partition})
+			if !ok {
+				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				st.Partitions = append(st.Partitions, sp)
+				continue
+			}
+			if len(rp.Records) > int(b.segmentConfig(rt.Topic).MaxMessageBytes) {
+				sp.ErrorCode = kerr.MessageTooLarge.Code
+				st.Partitions = append(st.Partitions, sp)
+				continue
+			}
+			res, err := l.Append(rp.Records, segment.AppendOptions{AssignOffsets: true, LeaderEpoch: 0})
+			if err != nil {
+				sp.ErrorCode = produceErrorCode(err)
+				msg := err.Error()
+				sp.ErrorMessage = &msg
+				c.log.Debug().Err(err).Str("topic", rt.Topic).Int32("partition", rp.Partition).Msg("produce rejected")
+				st.Partitions = append(st.Partitions, sp)
+				continue
+			}
+			l.SetHighWatermark(res.LastOffset + 1)
+			appended = true
+			sp.BaseOffset = res.FirstOffset
+			sp.LogAppendTime = res.LogAppendTime
+			sp.LogStartOffset = l.LogStartOffset()
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	if appended {
+		b.appended.notify()
+	}
+	if req.Acks == 0 {
+		return nil, nil
+	}
+	return resp, nil
+}
+
+func produceErrorCode(err error) int16 {
+	switch {
+	case errors.Is(err, segment.ErrRecordTooLarge):
+		return kerr.MessageTooLarge.Code
+	case errors.Is(err, kafka.ErrCRC):
+		return kerr.CorruptMessage.Code
+	case errors.Is(err, segment.ErrInvalidBatch):
+		return kerr.InvalidRecord.Code
+	case errors.Is(err, segment.ErrClosed):
+		return kerr.NotLeaderForPartition.Code
+	default:
+		return kerr.KafkaStorageError.Code
+	}
+}

@@ -1,0 +1,139 @@
+package broker
+
+// Fetch (key 1), versions 4-12.
+//
+// Reads whole batches from storage/segment up to the high watermark:
+// PartitionMaxBytes per partition and MaxBytes for the response, except
+// that the first batch found is returned even when larger (so a consumer
+// always progresses, as Kafka's minOneMessage). When fewer than MinBytes
+// are available the request waits up to MaxWaitMillis for appends, then
+// answers with what there is. Fetch sessions (v7+) are not kept: the
+// response carries session id 0, which tells the client to send full
+// fetch requests; an incremental request (session id != 0) gets
+// FETCH_SESSION_ID_NOT_FOUND. Bytes are copied through user space
+// (segment.Log.ReadBytes); sendfile is a later optimisation.
+// Errors per partition: OFFSET_OUT_OF_RANGE, UNKNOWN_TOPIC_OR_PARTITION.
+
+import (
+	"errors"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"mqstack/proto/kafka"
+	"mqstack/storage/checkpoint"
+	"mqstack/storage/segment"
+)
+
+var fetchAPI = api{key: 1, min: 4, max: 12, handle: handleFetch}
+
+// maxFetchWait bounds MaxWaitMillis so a drain is not held up for long.
+const maxFetchWait = 30 * time.Second
+
+func handleFetch(b *Broker, _ *conn, _ kafka.RequestHeader, r kmsg.Request) (kmsg.Response, error) {
+	req := r.(*kmsg.FetchRequest)
+	if req.SessionID != 0 {
+		resp := kmsg.NewPtrFetchResponse()
+		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
+		return resp, nil
+	}
+	wait := min(time.Duration(req.MaxWaitMillis)*time.Millisecond, maxFetchWait)
+	deadline := time.Now().Add(wait)
+	for {
+		woke := b.appended.wait()
+		resp, total, hasError := b.readFetch(req)
+		if hasError || total >= int(req.MinBytes) || wait <= 0 {
+			return resp, nil
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return resp, nil
+		}
+		t := time.NewTimer(left)
+		select {
+		case <-woke:
+			t.Stop()
+		case <-t.C:
+			return b.readFetchOnly(req), nil
+		case <-b.stop:
+			t.Stop()
+			return resp, nil
+		}
+	}
+}
+
+func (b *Broker) readFetchOnly(req *kmsg.FetchRequest) *kmsg.FetchResponse {
+	resp, _, _ := b.readFetch(req)
+	return resp
+}
+
+func (b *Broker) readFetch(req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bool) {
+	resp := kmsg.NewPtrFetchResponse()
+	left := int(req.MaxBytes)
+	if left <= 0 {
+		left = 1
+	}
+	total, hasError := 0, false
+	for _, rt := range req.Topics {
+		st := kmsg.NewFetchResponseTopic()
+		st.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewFetchResponseTopicPartition()
+			sp.Partition = rp.Partition
+			l, ok := b.dir.Log(checkpoint.TopicPartition{Topic: rt.Topic, Partition: rp.Partition})
+			if !ok || b.topics.get(rt.Topic) == nil {
+				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
+				hasError = true
+				st.Partitions = append(st.Partitions, sp)
+				continue
+			}
+			maxBytes := min(int(rp.PartitionMaxBytes), left)
+			if total > 0 && maxBytes <= 0 {
+				maxBytes = 0
+			}
+			var data []byte
+			var res segment.ReadResult
+			var err error
+			if maxBytes > 0 || total == 0 {
+				if total > 0 {
+					// Only the first batch of the response may exceed the limits.
+					data, res, err = readWithin(l, rp.FetchOffset, maxBytes)
+				} else {
+					data, res, err = l.ReadBytes(rp.FetchOffset, max(maxBytes, 1), l.HighWatermark())
+				}
+			} else {
+				_, res, err = l.ReadBytes(rp.FetchOffset, 0, -1)
+			}
+			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = res.HighWatermark, res.HighWatermark, res.LogStartOffset
+			if err != nil {
+				if errors.Is(err, segment.ErrOffsetOutOfRange) {
+					sp.ErrorCode = kerr.OffsetOutOfRange.Code
+				} else {
+					sp.ErrorCode = kerr.KafkaStorageError.Code
+					b.log.Error().Err(err).Str("topic", rt.Topic).Int32("partition", rp.Partition).Msg("fetch read failed")
+				}
+				hasError = true
+				st.Partitions = append(st.Partitions, sp)
+				continue
+			}
+			sp.RecordBatches = data
+			total += len(data)
+			left -= len(data)
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp, total, hasError
+}
+
+// readWithin reads up to maxBytes without the one-batch exception: a batch
+// that does not fit is left for the next fetch.
+func readWithin(l *segment.Log, offset int64, maxBytes int) ([]byte, segment.ReadResult, error) {
+	data, res, err := l.ReadBytes(offset, maxBytes, l.HighWatermark())
+	if err != nil || len(data) <= maxBytes {
+		return data, res, err
+	}
+	return nil, res, nil
+}

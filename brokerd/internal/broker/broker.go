@@ -1,0 +1,410 @@
+// Package broker is brokerd's Kafka protocol server: the listener, one
+// goroutine per connection that handles requests in order, the dispatch
+// table (one file per API key, NN_name.go), the topic catalog and the
+// partition logs (storage/segment).
+//
+// Topic metadata is held by the broker itself in this first cut: the
+// catalog is rebuilt from the partition directories found in log.dirs at
+// start. ZooKeeper coordination (Kafka's znode layout) is not wired yet;
+// see docs/brokerd.md.
+package broker
+
+import (
+	"bufio"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"mqstack/brokerd/internal/config"
+	"mqstack/proto/kafka"
+	"mqstack/storage/checkpoint"
+	"mqstack/storage/segment"
+	"mqstack/storage/vfs"
+)
+
+// Version is brokerd's version, set by cmd/brokerd from the build.
+var Version = "dev"
+
+// Sentinel errors.
+var (
+	ErrConfig = errors.New("broker: invalid configuration")
+	ErrListen = errors.New("broker: cannot listen")
+	ErrLogDir = errors.New("broker: log dir")
+)
+
+// handler serves one API key. A nil response with a nil error means no
+// reply (acks=0 produce).
+type handler func(b *Broker, c *conn, h kafka.RequestHeader, req kmsg.Request) (kmsg.Response, error)
+
+type api struct {
+	key, min, max int16
+	handle        handler
+}
+
+// apis is the dispatch table; ApiVersions is built from it.
+var apis = []api{
+	produceAPI,
+	fetchAPI,
+	listOffsetsAPI,
+	metadataAPI,
+	apiVersionsAPI,
+	createTopicsAPI,
+	deleteTopicsAPI,
+}
+
+// Broker is one brokerd instance.
+type Broker struct {
+	cfg       config.Config
+	base      zerolog.Logger // for storage, which adds its own component
+	log       zerolog.Logger
+	registry  *kafka.Registry
+	handlers  map[int16]handler
+	clusterID string
+
+	ln       net.Listener
+	host     string // advertised host
+	port     int32  // advertised port
+	dir      *segment.LogDir
+	topics   *catalog
+	appended *signal
+
+	mu     sync.Mutex
+	conns  map[*conn]struct{}
+	closed bool
+	wg     sync.WaitGroup
+	stop   chan struct{}
+}
+
+// New checks the configuration and opens the log directory.
+func New(cfg config.Config, logger zerolog.Logger) (*Broker, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if len(cfg.LogDirs) != 1 {
+		return nil, fmt.Errorf("%w: %s: log.dirs has %d directories; this first cut serves exactly one", ErrConfig, cfg.Path, len(cfg.LogDirs))
+	}
+	b := &Broker{cfg: cfg, base: logger, log: logger.With().Str("component", "broker").Int32("broker_id", cfg.BrokerID).Logger(),
+		registry: kafka.NewRegistry(), handlers: map[int16]handler{}, conns: map[*conn]struct{}{},
+		appended: newSignal(), stop: make(chan struct{})}
+	for _, a := range apis {
+		if err := b.registry.Add(kafka.VersionRange{Key: a.key, Min: a.min, Max: a.max}); err != nil {
+			return nil, err
+		}
+		b.handlers[a.key] = a.handle
+	}
+	b.topics = newCatalog()
+	return b, nil
+}
+
+func (b *Broker) segmentConfig(topic string) segment.Config {
+	sc := segment.DefaultConfig()
+	sc.SegmentBytes = b.cfg.LogSegmentBytes
+	sc.SegmentMs = b.cfg.LogRollMs
+	sc.RetentionMs = b.cfg.LogRetentionMs
+	sc.RetentionBytes = b.cfg.LogRetentionBytes
+	sc.MaxMessageBytes = int(b.cfg.MessageMaxBytes)
+	if t := b.topics.get(topic); t != nil {
+		t.applyConfig(&sc)
+	}
+	return sc
+}
+
+// Start opens the log dir, binds the first listener and serves.
+func (b *Broker) Start() error {
+	dirPath := b.cfg.LogDirs[0]
+	meta, ok, err := checkpoint.ReadMeta(vfs.OS(), dirPath)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w (check log.dirs in %s)", ErrLogDir, dirPath, err, b.cfg.Path)
+	}
+	if ok && meta.BrokerID != b.cfg.BrokerID {
+		return fmt.Errorf("%w: %s/meta.properties has broker.id=%d but %s sets broker.id=%d; use the right log.dirs or broker.id",
+			ErrLogDir, dirPath, meta.BrokerID, b.cfg.Path, b.cfg.BrokerID)
+	}
+	if ok {
+		b.clusterID = meta.ClusterID
+	} else {
+		b.clusterID = newClusterID()
+	}
+	b.dir, err = segment.OpenDir(segment.DirOptions{FS: vfs.OS(), Path: dirPath, Logger: b.base,
+		Clock: func() int64 { return time.Now().UnixMilli() }, Config: b.segmentConfig})
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrLogDir, err)
+	}
+	if !ok {
+		if err := checkpoint.WriteMeta(vfs.OS(), dirPath, checkpoint.Meta{Version: 0, BrokerID: b.cfg.BrokerID, ClusterID: b.clusterID}, time.Now().String()); err != nil {
+			_ = b.dir.Close()
+			return fmt.Errorf("%w: write %s: %w", ErrLogDir, filepath.Join(dirPath, "meta.properties"), err)
+		}
+	}
+	for _, tp := range b.dir.Partitions() {
+		b.topics.adopt(tp)
+	}
+	l := b.cfg.Listeners[0]
+	addr := net.JoinHostPort(l.Host, strconv.Itoa(l.Port))
+	b.ln, err = net.Listen("tcp", addr)
+	if err != nil {
+		_ = b.dir.Close()
+		return fmt.Errorf("%w: listeners=%s in %s: %w (is another broker on that port?)", ErrListen, l, b.cfg.Path, err)
+	}
+	bound := b.ln.Addr().(*net.TCPAddr)
+	b.host, b.port = l.Host, int32(bound.Port)
+	if len(b.cfg.AdvertisedListeners) > 0 {
+		b.host, b.port = b.cfg.AdvertisedListeners[0].Host, int32(b.cfg.AdvertisedListeners[0].Port)
+	}
+	if b.host == "" {
+		b.host = "localhost"
+	}
+	b.wg.Add(2)
+	go b.acceptLoop()
+	go b.retentionLoop()
+	b.log.Info().Str("listener", b.ln.Addr().String()).Str("advertised", net.JoinHostPort(b.host, strconv.Itoa(int(b.port)))).
+		Str("cluster_id", b.clusterID).Strs("accepted_unused_keys", b.cfg.ExtraKeys()).Msg("brokerd started")
+	return nil
+}
+
+// Addr is the bound listener address.
+func (b *Broker) Addr() string { return b.ln.Addr().String() }
+
+// ClusterID is the cluster id from meta.properties.
+func (b *Broker) ClusterID() string { return b.clusterID }
+
+// Close stops accepting, closes connections once their current request is
+// answered, then flushes and closes the logs, writing the checkpoints and
+// the clean shutdown marker.
+func (b *Broker) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	close(b.stop)
+	conns := make([]*conn, 0, len(b.conns))
+	for c := range b.conns {
+		conns = append(conns, c)
+	}
+	b.mu.Unlock()
+	if b.ln != nil {
+		_ = b.ln.Close()
+	}
+	for _, c := range conns {
+		c.drain()
+	}
+	b.appended.notify()
+	b.wg.Wait()
+	if b.dir == nil {
+		return nil
+	}
+	if err := b.dir.Close(); err != nil {
+		return fmt.Errorf("%w: close: %w", ErrLogDir, err)
+	}
+	b.log.Info().Msg("brokerd stopped; clean shutdown marker written")
+	return nil
+}
+
+func (b *Broker) acceptLoop() {
+	defer b.wg.Done()
+	for {
+		nc, err := b.ln.Accept()
+		if err != nil {
+			select {
+			case <-b.stop:
+				return
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			b.log.Error().Err(err).Msg("accept failed; listener stopped")
+			return
+		}
+		c := &conn{b: b, nc: nc, log: b.log.With().Str("remote", nc.RemoteAddr().String()).Logger()}
+		b.mu.Lock()
+		if b.closed {
+			b.mu.Unlock()
+			_ = nc.Close()
+			return
+		}
+		b.conns[c] = struct{}{}
+		b.wg.Add(1)
+		b.mu.Unlock()
+		go c.serve()
+	}
+}
+
+func (b *Broker) retentionLoop() {
+	defer b.wg.Done()
+	t := time.NewTicker(time.Duration(b.cfg.LogRetentionCheckMs) * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-t.C:
+			now := time.Now().UnixMilli()
+			for _, tp := range b.dir.Partitions() {
+				l, ok := b.dir.Log(tp)
+				if !ok {
+					continue
+				}
+				if n, err := l.DeleteOldSegments(now); err != nil {
+					b.log.Warn().Err(err).Str("partition", tp.String()).Msg("retention failed")
+				} else if n > 0 {
+					b.log.Info().Int("segments", n).Str("partition", tp.String()).Msg("retention deleted segments")
+				}
+			}
+		}
+	}
+}
+
+// conn is one client connection; requests are read, handled and answered
+// strictly in order.
+type conn struct {
+	b   *Broker
+	nc  net.Conn
+	log zerolog.Logger
+
+	mu       sync.Mutex
+	busy     bool
+	draining bool
+}
+
+// drain closes the connection now if idle, or after the current request.
+func (c *conn) drain() {
+	c.mu.Lock()
+	c.draining = true
+	busy := c.busy
+	c.mu.Unlock()
+	if !busy {
+		_ = c.nc.Close()
+	} else {
+		_ = c.nc.SetReadDeadline(time.Now())
+	}
+}
+
+func (c *conn) setBusy(v bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.busy = v
+	return c.draining
+}
+
+func (c *conn) serve() {
+	defer c.b.wg.Done()
+	defer func() {
+		_ = c.nc.Close()
+		c.b.mu.Lock()
+		delete(c.b.conns, c)
+		c.b.mu.Unlock()
+	}()
+	r := bufio.NewReaderSize(c.nc, 64<<10)
+	w := bufio.NewWriterSize(c.nc, 64<<10)
+	var buf, out []byte
+	for {
+		if c.setBusy(false) {
+			return
+		}
+		frame, err := kafka.ReadFrame(r, buf, c.b.cfg.SocketRequestMaxBytes)
+		buf = frame[:0]
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				c.log.Warn().Err(err).Msg("closing connection")
+			}
+			return
+		}
+		if c.setBusy(true) {
+			return
+		}
+		out, err = c.handle(frame, out[:0])
+		if err != nil {
+			c.log.Warn().Err(err).Msg("closing connection")
+			return
+		}
+		if len(out) > 0 {
+			if _, err := w.Write(out); err != nil {
+				return
+			}
+			if err := w.Flush(); err != nil {
+				return
+			}
+		}
+		if cap(buf) > 1<<20 {
+			buf = nil // don't pin a large request's buffer
+		}
+	}
+}
+
+// handle decodes one request and returns the encoded response frame
+// (empty for no reply). An error closes the connection.
+func (c *conn) handle(frame, out []byte) ([]byte, error) {
+	h, body, err := kafka.ParseRequestHeader(frame)
+	if err != nil {
+		return nil, err
+	}
+	if h.APIKey == 18 && !c.b.registry.Supports(18, h.APIVersion) {
+		// KIP-511: answer an unknown ApiVersions version with v0 and
+		// UNSUPPORTED_VERSION listing what is served.
+		resp := kmsg.NewPtrApiVersionsResponse()
+		resp.SetVersion(0)
+		resp.ErrorCode = 35
+		resp.ApiKeys = c.b.registry.APIKeys()
+		return kafka.AppendResponse(out, h.CorrelationID, false, resp), nil
+	}
+	hd, ok := c.b.handlers[h.APIKey]
+	if !ok || !c.b.registry.Supports(h.APIKey, h.APIVersion) {
+		return nil, fmt.Errorf("broker: %s (key %d) version %d is not served", kmsg.NameForKey(h.APIKey), h.APIKey, h.APIVersion)
+	}
+	req := kmsg.RequestForKey(h.APIKey)
+	req.SetVersion(h.APIVersion)
+	if err := req.ReadFrom(body); err != nil {
+		return nil, fmt.Errorf("broker: malformed %s v%d body: %w", kmsg.NameForKey(h.APIKey), h.APIVersion, err)
+	}
+	resp, err := hd(c.b, c, h, req)
+	if err != nil {
+		return nil, err
+	}
+	if resp == nil {
+		return out, nil
+	}
+	resp.SetVersion(h.APIVersion)
+	return kafka.AppendResponse(out, h.CorrelationID, kafka.ResponseHeaderFlexible(h.APIKey, h.Flexible), resp), nil
+}
+
+// signal wakes waiting fetches when data is appended.
+type signal struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func newSignal() *signal { return &signal{ch: make(chan struct{})} }
+
+func (s *signal) wait() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ch
+}
+
+func (s *signal) notify() {
+	s.mu.Lock()
+	close(s.ch)
+	s.ch = make(chan struct{})
+	s.mu.Unlock()
+}
+
+// newClusterID returns 16 random bytes in URL-safe base64 without padding,
+// the form of Kafka's cluster ids.
+func newClusterID() string {
+	var u [16]byte
+	_, _ = rand.Read(u[:])
+	return base64URL(u[:])
+}

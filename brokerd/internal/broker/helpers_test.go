@@ -1,0 +1,80 @@
+package broker
+
+import (
+	"bytes"
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"mqstack/brokerd/internal/config"
+)
+
+// syncBuf is a goroutine-safe log sink printed when a test fails.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func testConfig(t *testing.T, dir string) config.Config {
+	c := config.Default()
+	c.Path = "test.properties"
+	c.BrokerID = 1
+	c.Listeners = []config.Listener{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: 0}}
+	c.LogDirs = []string{dir}
+	c.ZookeeperConnect = "unused-in-process"
+	c.OffsetsTopicRF = 1
+	return c
+}
+
+// startBroker runs a broker on 127.0.0.1:0 with its log dir in a temp dir.
+func startBroker(t *testing.T, mutate func(*config.Config)) (*Broker, string) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := testConfig(t, dir)
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	logs := &syncBuf{}
+	b, err := New(cfg, zerolog.New(logs))
+	require.NoError(t, err)
+	require.NoError(t, b.Start())
+	t.Cleanup(func() {
+		require.NoError(t, b.Close())
+		if t.Failed() {
+			t.Logf("broker log:\n%s", logs.String())
+		}
+	})
+	return b, dir
+}
+
+func newClient(t *testing.T, b *Broker, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	opts = append([]kgo.Opt{kgo.SeedBrokers(b.Addr()), kgo.RequestTimeoutOverhead(5 * time.Second)}, opts...)
+	cl, err := kgo.NewClient(opts...)
+	require.NoError(t, err)
+	t.Cleanup(cl.Close)
+	return cl
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
