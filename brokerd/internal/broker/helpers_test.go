@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"mqstack/brokerd/internal/config"
+	"mqstack/storage/checkpoint"
 )
 
 // syncBuf is a goroutine-safe log sink printed when a test fails.
@@ -77,4 +78,8 @@ func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+func tp(topic string, p int32) checkpoint.TopicPartition {
+	return checkpoint.TopicPartition{Topic: topic, Partition: p}
 }
