@@ -63,6 +63,14 @@
 // refuse all further work (ErrFailed): what reached the disk is unknown, so
 // the only safe continuation is to reopen, which repairs the tail.
 //
+// # Creating a file
+//
+// A new log.<zxid> is first written as tmp.log.<zxid>: its FileHeader is
+// written and fsynced, then the file is renamed (the directory is fsynced
+// with the first batch's Sync). A crash therefore never leaves a log.<zxid>
+// without a header, which Apache 3.8 refuses to start on; Open removes a
+// leftover tmp.log.<zxid>.
+//
 // # Torn tails and corruption
 //
 // Open and Replay check every entry: the length fits the file, the byte

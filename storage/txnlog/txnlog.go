@@ -106,6 +106,23 @@ func listLogs(fsys vfs.FS, dir string) ([]logFile, error) {
 	return out, nil
 }
 
+// removeTemps deletes log files whose creation a crash interrupted.
+func removeTemps(fsys vfs.FS, dir string, logger zerolog.Logger) error {
+	names, err := fsys.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("txnlog: list %s: %w", dir, err)
+	}
+	for _, n := range names {
+		if _, ok := ParseFileName(strings.TrimPrefix(n, TempPrefix)); ok && strings.HasPrefix(n, TempPrefix) {
+			logger.Warn().Str("file", n).Msg("removing a log file whose creation was interrupted")
+			if err := fsys.Remove(filepath.Join(dir, n)); err != nil {
+				return fmt.Errorf("txnlog: remove %s: %w", filepath.Join(dir, n), err)
+			}
+		}
+	}
+	return nil
+}
+
 // AppendEntry appends one framed entry (checksum, length, body, EOR) to b.
 func AppendEntry(b []byte, e *jute.TxnEntry) []byte {
 	enc := jute.Encoder{Buf: b}
@@ -162,6 +179,9 @@ func Open(fsys vfs.FS, dir string, opts Options) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := removeTemps(fsys, dir, logger); err != nil {
+		return nil, err
+	}
 	l := &Log{fsys: fsys, dir: dir, prealloc: prealloc, logger: logger}
 	for i := len(files) - 1; i >= 0; i-- {
 		path := filepath.Join(dir, files[i].name)
@@ -216,17 +236,46 @@ func (l *Log) Append(e *jute.TxnEntry) error {
 		return fmt.Errorf("%w: zxid %#x after %#x", ErrZxidOrder, e.Header.Zxid, l.lastZxid)
 	}
 	if l.f == nil {
-		name := filepath.Join(l.dir, FileName(e.Header.Zxid))
-		f, err := l.fsys.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+		f, name, hdrLen, err := l.createFile(e.Header.Zxid)
 		if err != nil {
-			return fmt.Errorf("txnlog: create %s: %w (check that the directory is writable and the disk not full)", name, err)
+			return err
 		}
-		l.f, l.name, l.pos, l.size, l.newFile = f, name, 0, 0, true
-		l.pending = AppendHeader(l.pending[:0])
+		l.f, l.name, l.pos, l.size, l.newFile = f, name, hdrLen, hdrLen, true
+		l.pending = l.pending[:0]
 	}
 	l.pending = AppendEntry(l.pending, e)
 	l.lastZxid = e.Header.Zxid
 	return nil
+}
+
+// TempPrefix names a log file being created: its header is written and
+// fsynced under tmp.log.<zxid> before the rename to log.<zxid>, so a crash
+// never leaves a log.<zxid> without a header (Apache 3.8 refuses to start on
+// such a file). Open removes leftovers.
+const TempPrefix = "tmp."
+
+// createFile makes log.<zxid> with its FileHeader durable on disk.
+func (l *Log) createFile(zxid int64) (vfs.File, string, int64, error) {
+	name := filepath.Join(l.dir, FileName(zxid))
+	tmp := filepath.Join(l.dir, TempPrefix+FileName(zxid))
+	hint := "(check that the directory is writable and the disk not full)"
+	f, err := l.fsys.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, "", 0, fmt.Errorf("txnlog: create %s: %w %s", tmp, err, hint)
+	}
+	hdr := AppendHeader(nil)
+	if _, err = f.Write(hdr); err == nil {
+		err = f.Sync()
+	}
+	if err == nil {
+		err = l.fsys.Rename(tmp, name)
+	}
+	if err != nil {
+		f.Close()
+		_ = l.fsys.Remove(tmp)
+		return nil, "", 0, fmt.Errorf("txnlog: create %s: %w %s", name, err, hint)
+	}
+	return f, name, int64(len(hdr)), nil
 }
 
 // Sync writes the buffered entries and fsyncs the file (and, for a new file,
