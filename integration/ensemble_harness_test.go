@@ -26,6 +26,8 @@ type Ensemble struct {
 	Servers []*Server // index i is server.(i+1)
 	voters  int
 	proxies map[[2]int][]*peerProxy // [from, to] -> quorum, election proxies
+	// deferStart: StartEnsembleInOrder leaves the processes to Start.
+	deferStart bool
 }
 
 // StartEnsemble starts voters participants (server.1..) and observers after
@@ -188,6 +190,11 @@ func (p *peerProxy) pipe(dst io.Writer, src net.Conn, a, b net.Conn) {
 
 func startEnsemble(t *testing.T, voters, observers int, opts ServerOptions, proxied bool) *Ensemble {
 	t.Helper()
+	return startEnsembleWith(t, voters, observers, opts, proxied, false)
+}
+
+func startEnsembleWith(t *testing.T, voters, observers int, opts ServerOptions, proxied, deferStart bool) *Ensemble {
+	t.Helper()
 	n := voters + observers
 	seen := map[int]bool{}
 	ports := make([]int, 0, 2*n)
@@ -198,7 +205,7 @@ func startEnsemble(t *testing.T, voters, observers int, opts ServerOptions, prox
 			ports = append(ports, p)
 		}
 	}
-	e := &Ensemble{t: t, voters: voters}
+	e := &Ensemble{t: t, voters: voters, deferStart: deferStart}
 	if proxied {
 		e.proxies = map[[2]int][]*peerProxy{}
 		for i := 0; i < n; i++ {
@@ -241,10 +248,24 @@ func startEnsemble(t *testing.T, voters, observers int, opts ServerOptions, prox
 		if i >= voters {
 			o.ExtraCfg = append(o.ExtraCfg, "peerType=observer")
 		}
-		e.Servers = append(e.Servers, StartServer(t, kindZkd, o))
+		srv := newServer(t, kindZkd, o)
+		if !e.deferStart {
+			srv.start()
+		}
+		e.Servers = append(e.Servers, srv)
 	}
 	return e
 }
+
+// StartEnsembleInOrder prepares the ensemble's configs and data
+// directories without starting any process; Start(i) starts server.(i+1).
+func StartEnsembleInOrder(t *testing.T, voters int, opts ServerOptions) *Ensemble {
+	t.Helper()
+	return startEnsembleWith(t, voters, 0, opts, false, true)
+}
+
+// Start starts the process of server index i (after StartEnsembleInOrder).
+func (e *Ensemble) Start(i int) { e.Servers[i].start() }
 
 // Mode is what `echo srvr | nc` says after "Mode: " ("" when the server
 // does not serve, "down" when it does not answer).

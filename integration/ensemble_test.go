@@ -413,3 +413,23 @@ func TestEnsembleObserverDoesNotCountForQuorum(t *testing.T) {
 	_, err := c.Create("/quorum-back", nil, 0, zk.WorldACL(zk.PermAll))
 	require.NoError(t, err)
 }
+
+// The seeds' election walk-through: five servers with empty data started
+// one after the other. Servers 1 and 2 alone are no quorum; when server 3
+// starts, 1, 2 and 3 agree on the largest id among them and 3 leads; 4 and
+// 5 find a decided majority and follow it.
+func TestEnsembleFiveStartedInOrderServer3Leads(t *testing.T) {
+	e := StartEnsembleInOrder(t, 5, ensembleOpts)
+	e.Start(0)
+	e.Start(1)
+	time.Sleep(500 * time.Millisecond)
+	require.Equal(t, "", e.Mode(0), "two of five servers must not form a quorum")
+	require.Equal(t, "", e.Mode(1))
+	e.Start(2)
+	leader := e.WaitSettled(30*time.Second, 3, 4)
+	require.Equal(t, 2, leader, "server.3 should lead")
+	e.Start(3)
+	e.Start(4)
+	require.Equal(t, 2, e.WaitSettled(30*time.Second))
+	require.Equal(t, map[string]int{"leader": 1, "follower": 4}, roleCount(e))
+}
