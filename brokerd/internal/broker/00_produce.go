@@ -8,7 +8,9 @@ package broker
 // set when the topic uses it. Errors per partition: a batch set larger than
 // message.max.bytes (or the topic's max.message.bytes) is
 // MESSAGE_TOO_LARGE; a bad CRC is CORRUPT_MESSAGE; other invalid batches
-// INVALID_RECORD; an unknown topic or partition UNKNOWN_TOPIC_OR_PARTITION;
+// INVALID_RECORD; an unknown topic or partition UNKNOWN_TOPIC_OR_PARTITION,
+// a partition led elsewhere NOT_LEADER_OR_FOLLOWER, one without a leader
+// LEADER_NOT_AVAILABLE; the leader epoch stamped is the state znode's;
 // a transactional produce TRANSACTIONAL_ID_AUTHORIZATION_FAILED
 // (transactions come in a later issue). With one replica acks=1
 // and acks=-1 answer after the append (the high watermark moves to the
@@ -22,7 +24,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"mqstack/proto/kafka"
-	"mqstack/storage/checkpoint"
 	"mqstack/storage/segment"
 )
 
@@ -35,7 +36,6 @@ func handleProduce(b *Broker, c *conn, _ kafka.RequestHeader, r kmsg.Request) (k
 	for _, rt := range req.Topics {
 		st := kmsg.NewProduceResponseTopic()
 		st.Topic = rt.Topic
-		t := b.topics.get(rt.Topic)
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewProduceResponseTopicPartition()
 			sp.Partition = rp.Partition
@@ -45,14 +45,9 @@ func handleProduce(b *Broker, c *conn, _ kafka.RequestHeader, r kmsg.Request) (k
 				st.Partitions = append(st.Partitions, sp)
 				continue
 			}
-			if t == nil || rp.Partition < 0 || rp.Partition >= t.partitions {
-				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
-				st.Partitions = append(st.Partitions, sp)
-				continue
-			}
-			l, ok := b.dir.Log(checkpoint.TopicPartition{Topic: rt.Topic, Partition: rp.Partition})
-			if !ok {
-				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			l, epoch, code := b.leaderLog(rt.Topic, rp.Partition)
+			if code != 0 {
+				sp.ErrorCode = code
 				st.Partitions = append(st.Partitions, sp)
 				continue
 			}
@@ -61,7 +56,7 @@ func handleProduce(b *Broker, c *conn, _ kafka.RequestHeader, r kmsg.Request) (k
 				st.Partitions = append(st.Partitions, sp)
 				continue
 			}
-			res, err := l.Append(rp.Records, segment.AppendOptions{AssignOffsets: true, LeaderEpoch: 0})
+			res, err := l.Append(rp.Records, segment.AppendOptions{AssignOffsets: true, LeaderEpoch: epoch})
 			if err != nil {
 				sp.ErrorCode = produceErrorCode(err)
 				msg := err.Error()

@@ -12,7 +12,8 @@ package broker
 // fetch requests; an incremental request (session id != 0) gets
 // FETCH_SESSION_ID_NOT_FOUND. Bytes are copied through user space
 // (segment.Log.ReadBytes); sendfile is a later optimisation.
-// Errors per partition: OFFSET_OUT_OF_RANGE, UNKNOWN_TOPIC_OR_PARTITION.
+// Errors per partition: OFFSET_OUT_OF_RANGE, UNKNOWN_TOPIC_OR_PARTITION,
+// NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE.
 
 import (
 	"errors"
@@ -22,7 +23,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"mqstack/proto/kafka"
-	"mqstack/storage/checkpoint"
 	"mqstack/storage/segment"
 )
 
@@ -81,9 +81,9 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bo
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewFetchResponseTopicPartition()
 			sp.Partition = rp.Partition
-			l, ok := b.dir.Log(checkpoint.TopicPartition{Topic: rt.Topic, Partition: rp.Partition})
-			if !ok || b.topics.get(rt.Topic) == nil {
-				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			l, _, code := b.leaderLog(rt.Topic, rp.Partition)
+			if code != 0 {
+				sp.ErrorCode = code
 				sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
 				hasError = true
 				st.Partitions = append(st.Partitions, sp)

@@ -13,7 +13,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"mqstack/proto/kafka"
-	"mqstack/storage/checkpoint"
 )
 
 var listOffsetsAPI = api{key: 2, min: 0, max: 6, handle: handleListOffsets}
@@ -27,13 +26,14 @@ func handleListOffsets(b *Broker, _ *conn, h kafka.RequestHeader, r kmsg.Request
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewListOffsetsResponseTopicPartition()
 			sp.Partition = rp.Partition
-			sp.Timestamp, sp.Offset, sp.LeaderEpoch = -1, -1, 0
-			l, ok := b.dir.Log(checkpoint.TopicPartition{Topic: rt.Topic, Partition: rp.Partition})
-			if !ok || b.topics.get(rt.Topic) == nil {
-				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			sp.Timestamp, sp.Offset = -1, -1
+			l, epoch, code := b.leaderLog(rt.Topic, rp.Partition)
+			if code != 0 {
+				sp.ErrorCode = code
 				st.Partitions = append(st.Partitions, sp)
 				continue
 			}
+			sp.LeaderEpoch = epoch
 			switch rp.Timestamp {
 			case -2:
 				sp.Offset = l.LogStartOffset()

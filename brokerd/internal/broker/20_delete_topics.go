@@ -2,19 +2,23 @@ package broker
 
 // DeleteTopics (key 20), versions 0-5.
 //
-// Deletes each named topic's partition logs. delete.topic.enable=false
+// Writes /admin/delete_topics/<t>, as Kafka's AdminZkClient.deleteTopic;
+// the controller removes the topic's znodes and every broker removes its
+// logs when it sees the topic gone. The answer waits for that up to
+// TimeoutMillis (REQUEST_TIMED_OUT after). delete.topic.enable=false
 // answers TOPIC_DELETION_DISABLED; an unknown topic
 // UNKNOWN_TOPIC_OR_PARTITION; __consumer_offsets cannot be deleted
 // (INVALID_TOPIC_EXCEPTION), as in Kafka.
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"mqstack/brokerd/internal/coord"
 	"mqstack/proto/kafka"
-	"mqstack/storage/checkpoint"
 )
 
 var deleteTopicsAPI = api{key: 20, min: 0, max: 5, handle: handleDeleteTopics}
@@ -31,23 +35,23 @@ func handleDeleteTopics(b *Broker, _ *conn, _ kafka.RequestHeader, r kmsg.Reques
 			msg := fmt.Sprintf(format, args...)
 			st.ErrorMessage = &msg
 		}
-		t := b.topics.get(name)
+		t := b.topicView(name)
 		switch {
 		case !b.cfg.DeleteTopicEnable:
 			fail(kerr.TopicDeletionDisabled.Code, "delete.topic.enable is false in %s", b.cfg.Path)
 		case t == nil:
 			fail(kerr.UnknownTopicOrPartition.Code, "topic %s does not exist", name)
-		case t.internal:
+		case name == offsetsTopic:
 			fail(kerr.InvalidTopicException.Code, "internal topic %s cannot be deleted", name)
 		default:
-			b.topics.remove(name)
-			for p := int32(0); p < t.partitions; p++ {
-				if err := b.dir.DeleteLog(checkpoint.TopicPartition{Topic: name, Partition: p}); err != nil {
-					b.log.Error().Err(err).Str("topic", name).Int32("partition", p).Msg("deleting partition log failed")
-					fail(kerr.KafkaStorageError.Code, "deleting %s-%d: %v", name, p, err)
-				}
+			if err := b.coord.DeleteTopic(name); err != nil {
+				fail(kerr.UnknownServerError.Code, "%v", err)
+				break
 			}
-			b.log.Info().Str("topic", name).Msg("topic deleted")
+			wait := min(time.Duration(req.TimeoutMillis)*time.Millisecond, 60*time.Second)
+			if _, ok := b.coord.WaitFor(wait, func(v coord.View) bool { return v.Topics[name] == nil }); !ok {
+				fail(kerr.RequestTimedOut.Code, "topic %s is marked for deletion but still exists", name)
+			}
 		}
 		resp.Topics = append(resp.Topics, st)
 	}

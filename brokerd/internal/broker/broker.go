@@ -3,19 +3,18 @@
 // table (one file per API key, NN_name.go), the topic catalog and the
 // partition logs (storage/segment).
 //
-// Topic metadata is held by the broker itself in this first cut: the
-// catalog is rebuilt from the partition directories found in log.dirs at
-// start. ZooKeeper coordination (Kafka's znode layout) is not wired yet;
-// see docs/brokerd.md.
+// Cluster metadata lives in ZooKeeper in Kafka's znode layout (package
+// coord); the broker reads it as a View and leads the partitions the
+// controller gave it. See docs/brokerd.md.
 package broker
 
 import (
 	"bufio"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -25,7 +24,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"mqstack/brokerd/internal/config"
+	"mqstack/brokerd/internal/coord"
 	"mqstack/proto/kafka"
+	"mqstack/proto/kafkazk"
 	"mqstack/storage/checkpoint"
 	"mqstack/storage/segment"
 	"mqstack/storage/vfs"
@@ -74,7 +75,8 @@ type Broker struct {
 	host     string // advertised host
 	port     int32  // advertised port
 	dir      *segment.LogDir
-	topics   *catalog
+	coord    *coord.Coordinator
+	local    localState
 	appended *signal
 
 	mu     sync.Mutex
@@ -101,7 +103,7 @@ func New(cfg config.Config, logger zerolog.Logger) (*Broker, error) {
 		}
 		b.handlers[a.key] = a.handle
 	}
-	b.topics = newCatalog()
+	b.local.seen = map[string]bool{}
 	return b, nil
 }
 
@@ -112,8 +114,10 @@ func (b *Broker) segmentConfig(topic string) segment.Config {
 	sc.RetentionMs = b.cfg.LogRetentionMs
 	sc.RetentionBytes = b.cfg.LogRetentionBytes
 	sc.MaxMessageBytes = int(b.cfg.MessageMaxBytes)
-	if t := b.topics.get(topic); t != nil {
-		t.applyConfig(&sc)
+	if b.coord != nil {
+		if t := b.view().Topics[topic]; t != nil {
+			applyTopicConfig(t.Config, &sc)
+		}
 	}
 	return sc
 }
@@ -129,24 +133,10 @@ func (b *Broker) Start() error {
 		return fmt.Errorf("%w: %s/meta.properties has broker.id=%d but %s sets broker.id=%d; use the right log.dirs or broker.id",
 			ErrLogDir, dirPath, meta.BrokerID, b.cfg.Path, b.cfg.BrokerID)
 	}
-	if ok {
-		b.clusterID = meta.ClusterID
-	} else {
-		b.clusterID = newClusterID()
-	}
 	b.dir, err = segment.OpenDir(segment.DirOptions{FS: vfs.OS(), Path: dirPath, Logger: b.base,
 		Clock: func() int64 { return time.Now().UnixMilli() }, Config: b.segmentConfig})
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrLogDir, err)
-	}
-	if !ok {
-		if err := checkpoint.WriteMeta(vfs.OS(), dirPath, checkpoint.Meta{Version: 0, BrokerID: b.cfg.BrokerID, ClusterID: b.clusterID}, time.Now().String()); err != nil {
-			_ = b.dir.Close()
-			return fmt.Errorf("%w: write %s: %w", ErrLogDir, filepath.Join(dirPath, "meta.properties"), err)
-		}
-	}
-	for _, tp := range b.dir.Partitions() {
-		b.topics.adopt(tp)
 	}
 	l := b.cfg.Listeners[0]
 	addr := net.JoinHostPort(l.Host, strconv.Itoa(l.Port))
@@ -161,7 +151,42 @@ func (b *Broker) Start() error {
 		b.host, b.port = b.cfg.AdvertisedListeners[0].Host, int32(b.cfg.AdvertisedListeners[0].Port)
 	}
 	if b.host == "" {
-		b.host = "localhost"
+		if h, err := os.Hostname(); err == nil && h != "" {
+			b.host = h
+		} else {
+			b.host = "localhost"
+		}
+	}
+	info := kafkazk.BrokerInfo{ListenerSecurityProtocolMap: b.cfg.SecurityProtocolMap, JmxPort: -1,
+		Endpoints: []string{fmt.Sprintf("%s://%s", l.Name, net.JoinHostPort(b.host, strconv.Itoa(int(b.port))))},
+		Host:      b.host, Port: int(b.port), Timestamp: strconv.FormatInt(time.Now().UnixMilli(), 10)}
+	if b.cfg.MetricsPort > 0 {
+		info.MetricsPort = b.cfg.MetricsPort
+	}
+	fail := func(err error) error {
+		_ = b.ln.Close()
+		_ = b.dir.Close()
+		return err
+	}
+	proposed := ""
+	if ok {
+		proposed = meta.ClusterID
+	}
+	b.coord, b.clusterID, err = coord.Start(coord.Options{Connect: b.cfg.ZookeeperConnect,
+		SessionTimeout: time.Duration(b.cfg.ZookeeperSessionTimeout) * time.Millisecond, BrokerID: b.cfg.BrokerID,
+		Info: info, Logger: b.base, OnView: b.applyView}, proposed)
+	if err != nil {
+		return fail(fmt.Errorf("%w (%s)", err, b.cfg.Path))
+	}
+	if !ok {
+		if err := checkpoint.WriteMeta(vfs.OS(), dirPath, checkpoint.Meta{Version: 0, BrokerID: b.cfg.BrokerID, ClusterID: b.clusterID}, time.Now().String()); err != nil {
+			b.coord.Close()
+			return fail(fmt.Errorf("%w: write %s: %w", ErrLogDir, filepath.Join(dirPath, "meta.properties"), err))
+		}
+	}
+	if _, ok := b.coord.WaitFor(10*time.Second, func(coord.View) bool { return true }); !ok {
+		b.coord.Close()
+		return fail(fmt.Errorf("%w: no view of the cluster from ZooKeeper within 10s (zookeeper.connect=%s)", ErrConfig, b.cfg.ZookeeperConnect))
 	}
 	b.wg.Add(2)
 	go b.acceptLoop()
@@ -201,6 +226,9 @@ func (b *Broker) Close() error {
 	}
 	b.appended.notify()
 	b.wg.Wait()
+	if b.coord != nil {
+		b.coord.Close()
+	}
 	if b.dir == nil {
 		return nil
 	}
@@ -399,12 +427,4 @@ func (s *signal) notify() {
 	close(s.ch)
 	s.ch = make(chan struct{})
 	s.mu.Unlock()
-}
-
-// newClusterID returns 16 random bytes in URL-safe base64 without padding,
-// the form of Kafka's cluster ids.
-func newClusterID() string {
-	var u [16]byte
-	_, _ = rand.Read(u[:])
-	return base64URL(u[:])
 }

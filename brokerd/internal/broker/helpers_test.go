@@ -3,6 +3,8 @@ package broker
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -12,8 +14,23 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"mqstack/brokerd/internal/config"
+	"mqstack/brokerd/internal/zktest"
 	"mqstack/storage/checkpoint"
 )
+
+var zkServer *zktest.Server
+
+func TestMain(m *testing.M) {
+	var err error
+	zkServer, err = zktest.Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	zkServer.Stop()
+	os.Exit(code)
+}
 
 // syncBuf is a goroutine-safe log sink printed when a test fails.
 type syncBuf struct {
@@ -39,7 +56,8 @@ func testConfig(t *testing.T, dir string) config.Config {
 	c.BrokerID = 1
 	c.Listeners = []config.Listener{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: 0}}
 	c.LogDirs = []string{dir}
-	c.ZookeeperConnect = "unused-in-process"
+	c.ZookeeperConnect = zkServer.Connect(t.Name())
+	c.ZookeeperSessionTimeout = 6000
 	c.OffsetsTopicRF = 1
 	return c
 }

@@ -1,0 +1,689 @@
+// Package coord is brokerd's ZooKeeper side, in Apache Kafka's znode
+// layout (proto/kafkazk): broker registration, the cluster id, controller
+// election with a fenced controller epoch, topic assignments and partition
+// states, topic deletion through /admin/delete_topics.
+//
+// It is level-triggered: one goroutine re-reads the cluster state from
+// ZooKeeper whenever a watch fires (and every ResyncInterval as a safety
+// net), and hands a View to the broker. On the controller the same pass
+// elects partition leaders (Decide, pure) and carries out deletions. So
+// brokers learn their partitions through ZooKeeper watches, not through
+// Kafka's LeaderAndIsr/UpdateMetadata requests.
+//
+// Controller writes are fenced: every write is a multi that begins with a
+// version check of /controller_epoch, so a controller that lost its
+// session (and whose epoch was bumped by the next one) cannot write.
+package coord
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+	"github.com/rs/zerolog"
+
+	"mqstack/proto/kafkazk"
+)
+
+// Sentinel errors.
+var (
+	ErrZooKeeper         = errors.New("coord: zookeeper")
+	ErrBrokerRegistered  = errors.New("coord: broker id already registered")
+	ErrClusterIDMismatch = errors.New("coord: cluster id mismatch")
+	ErrTopicExists       = errors.New("coord: topic already exists")
+	ErrFenced            = errors.New("coord: controller epoch changed (fenced)")
+)
+
+// ResyncInterval is how often the state is re-read without a watch event.
+const ResyncInterval = 2 * time.Second
+
+// Options configure a Coordinator.
+type Options struct {
+	Connect        string // zookeeper.connect: host:port[,host:port...][/chroot]
+	SessionTimeout time.Duration
+	BrokerID       int32
+	Info           kafkazk.BrokerInfo // this broker's registration
+	Logger         zerolog.Logger
+	// OnView is called from the coordinator goroutine after every pass.
+	OnView func(View)
+}
+
+// Partition is one partition's assignment and state.
+type Partition struct {
+	Replicas []int32
+	State    *kafkazk.PartitionState // nil until the controller writes it
+}
+
+// Topic is one topic in the view.
+type Topic struct {
+	Name       string
+	ID         string
+	Partitions map[int32]Partition
+	Config     map[string]string
+	Deleting   bool // listed in /admin/delete_topics
+}
+
+// View is a snapshot of the cluster as read from ZooKeeper.
+type View struct {
+	Brokers         map[int32]kafkazk.BrokerInfo
+	Topics          map[string]*Topic
+	ControllerID    int32
+	ControllerEpoch int32
+}
+
+// Coordinator owns the ZooKeeper session.
+type Coordinator struct {
+	opts   Options
+	chroot string
+	conn   *zk.Conn
+	log    zerolog.Logger
+
+	kick chan struct{}
+	stop chan struct{}
+	done chan struct{}
+
+	mu      sync.Mutex // guards watched, view, viewCh
+	watched map[string]bool
+	view    View
+	viewCh  chan struct{} // closed and replaced after each pass
+
+	// Owned by the loop goroutine.
+	controller     bool
+	epoch          int32
+	epochZkVersion int32
+}
+
+// ParseConnect splits zookeeper.connect into servers and chroot.
+func ParseConnect(s string) (servers []string, chroot string, err error) {
+	hosts := s
+	if i := strings.IndexByte(s, '/'); i >= 0 {
+		hosts, chroot = s[:i], strings.TrimSuffix(s[i:], "/")
+	}
+	for _, h := range strings.Split(hosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			if !strings.Contains(h, ":") {
+				h += ":2181"
+			}
+			servers = append(servers, h)
+		}
+	}
+	if len(servers) == 0 {
+		return nil, "", fmt.Errorf("%w: zookeeper.connect=%q names no server", ErrZooKeeper, s)
+	}
+	if chroot != "" && strings.Contains(chroot, "//") {
+		return nil, "", fmt.Errorf("%w: zookeeper.connect=%q has an invalid chroot %q", ErrZooKeeper, s, chroot)
+	}
+	return servers, chroot, nil
+}
+
+type quietLogger struct{ l zerolog.Logger }
+
+func (q quietLogger) Printf(format string, args ...any) { q.l.Debug().Msgf(format, args...) }
+
+// Start connects, creates the top-level paths (and the chroot), agrees on
+// the cluster id (proposed is used when /cluster/id does not exist yet; it
+// must match when it does and proposed is not empty), registers the broker
+// and starts the watch loop. It returns the cluster id.
+func Start(opts Options, proposedClusterID string) (*Coordinator, string, error) {
+	servers, chroot, err := ParseConnect(opts.Connect)
+	if err != nil {
+		return nil, "", err
+	}
+	c := &Coordinator{opts: opts, chroot: chroot, log: opts.Logger.With().Str("component", "coord").Logger(),
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+		watched: map[string]bool{}, viewCh: make(chan struct{})}
+	conn, events, err := zk.Connect(servers, opts.SessionTimeout, zk.WithLogger(quietLogger{c.log}))
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: connect %s: %w (check zookeeper.connect)", ErrZooKeeper, opts.Connect, err)
+	}
+	c.conn = conn
+	deadline := time.After(max(opts.SessionTimeout, 5*time.Second))
+wait:
+	for {
+		select {
+		case ev := <-events:
+			if ev.State == zk.StateHasSession {
+				break wait
+			}
+		case <-deadline:
+			conn.Close()
+			return nil, "", fmt.Errorf("%w: no session with %s within %s: is ZooKeeper running there? (zookeeper.connect)", ErrZooKeeper, strings.Join(servers, ","), max(opts.SessionTimeout, 5*time.Second))
+		}
+	}
+	go func() {
+		for ev := range events {
+			if ev.State == zk.StateHasSession || ev.State == zk.StateExpired {
+				c.log.Info().Str("state", ev.State.String()).Msg("zookeeper session event")
+				c.mu.Lock()
+				c.watched = map[string]bool{} // watches are gone with an expired session
+				c.mu.Unlock()
+				c.Kick()
+			}
+		}
+	}()
+	cid, err := c.setup(proposedClusterID)
+	if err != nil {
+		conn.Close()
+		return nil, "", err
+	}
+	go c.loop()
+	return c, cid, nil
+}
+
+func (c *Coordinator) p(p string) string { return c.chroot + p }
+
+func (c *Coordinator) ensurePath(p string) error {
+	cur := ""
+	for _, part := range strings.Split(strings.Trim(p, "/"), "/") {
+		cur += "/" + part
+		if _, err := c.conn.Create(cur, nil, 0, zk.WorldACL(zk.PermAll)); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+			return fmt.Errorf("%w: create %s: %w", ErrZooKeeper, cur, err)
+		}
+	}
+	return nil
+}
+
+func (c *Coordinator) setup(proposed string) (string, error) {
+	if c.chroot != "" {
+		if err := c.ensurePath(c.chroot); err != nil {
+			return "", err
+		}
+	}
+	for _, p := range kafkazk.PersistentPaths {
+		if err := c.ensurePath(c.p(p)); err != nil {
+			return "", err
+		}
+	}
+	if err := c.ensurePath(c.p("/cluster")); err != nil {
+		return "", err
+	}
+	var cid string
+	data, _, err := c.conn.Get(c.p(kafkazk.ClusterIDPath))
+	switch {
+	case errors.Is(err, zk.ErrNoNode):
+		if proposed == "" {
+			proposed = NewClusterID()
+		}
+		if _, err := c.conn.Create(c.p(kafkazk.ClusterIDPath), kafkazk.EncodeClusterID(proposed), 0, zk.WorldACL(zk.PermAll)); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+			return "", fmt.Errorf("%w: create %s: %w", ErrZooKeeper, c.p(kafkazk.ClusterIDPath), err)
+		}
+		// Re-read: another broker may have created it first.
+		if data, _, err = c.conn.Get(c.p(kafkazk.ClusterIDPath)); err != nil {
+			return "", fmt.Errorf("%w: read %s: %w", ErrZooKeeper, c.p(kafkazk.ClusterIDPath), err)
+		}
+	case err != nil:
+		return "", fmt.Errorf("%w: read %s: %w", ErrZooKeeper, c.p(kafkazk.ClusterIDPath), err)
+	}
+	if cid, err = kafkazk.DecodeClusterID(data); err != nil {
+		return "", err
+	}
+	if proposed != "" && cid != proposed {
+		return "", fmt.Errorf("%w: the log dir belongs to cluster %s (meta.properties) but ZooKeeper at %s holds cluster %s: point log.dirs or zookeeper.connect (chroot) at the right cluster",
+			ErrClusterIDMismatch, proposed, c.opts.Connect, cid)
+	}
+	bp := c.p(kafkazk.BrokerPath(c.opts.BrokerID))
+	if _, err := c.conn.Create(bp, kafkazk.EncodeBrokerInfo(c.opts.Info), zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
+		if errors.Is(err, zk.ErrNodeExists) {
+			_, st, gerr := c.conn.Get(bp)
+			if gerr != nil || st.EphemeralOwner != c.conn.SessionID() {
+				return "", fmt.Errorf("%w: %s exists in ZooKeeper (%s): another broker is running with broker.id=%d; give each broker a unique broker.id",
+					ErrBrokerRegistered, bp, c.opts.Connect, c.opts.BrokerID)
+			}
+		} else {
+			return "", fmt.Errorf("%w: register %s: %w", ErrZooKeeper, bp, err)
+		}
+	}
+	c.log.Info().Str("path", bp).Str("cluster_id", cid).Msg("broker registered")
+	return cid, nil
+}
+
+// Close stops the loop and closes the session (the broker znode goes).
+func (c *Coordinator) Close() {
+	select {
+	case <-c.stop:
+		return
+	default:
+	}
+	close(c.stop)
+	<-c.done
+	c.conn.Close()
+}
+
+// Kick asks for a pass now.
+func (c *Coordinator) Kick() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// View returns the latest view and a channel closed when a newer one is
+// published.
+func (c *Coordinator) View() (View, <-chan struct{}) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.view, c.viewCh
+}
+
+// WaitFor kicks passes until cond holds for a view or the timeout passes.
+func (c *Coordinator) WaitFor(timeout time.Duration, cond func(View) bool) (View, bool) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		v, ch := c.View()
+		if v.Topics != nil && cond(v) {
+			return v, true
+		}
+		c.Kick()
+		select {
+		case <-ch:
+		case <-deadline.C:
+			v, _ := c.View()
+			return v, cond(v)
+		case <-c.stop:
+			return v, false
+		}
+	}
+}
+
+func (c *Coordinator) loop() {
+	defer close(c.done)
+	t := time.NewTicker(ResyncInterval)
+	defer t.Stop()
+	for {
+		if err := c.pass(); err != nil {
+			select {
+			case <-c.stop:
+				return
+			default:
+			}
+			c.log.Warn().Err(err).Msg("zookeeper pass failed; retrying")
+		}
+		select {
+		case <-c.stop:
+			return
+		case <-c.kick:
+		case <-t.C:
+		}
+	}
+}
+
+// watch forwards a one-shot watch to a kick.
+func (c *Coordinator) watch(p string, ch <-chan zk.Event) {
+	go func() {
+		select {
+		case <-ch:
+		case <-c.stop:
+			return
+		}
+		c.mu.Lock()
+		delete(c.watched, p)
+		c.mu.Unlock()
+		c.Kick()
+	}()
+}
+
+func (c *Coordinator) needWatch(p string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.watched[p] {
+		return false
+	}
+	c.watched[p] = true
+	return true
+}
+
+func (c *Coordinator) unwatch(p string) {
+	c.mu.Lock()
+	delete(c.watched, p)
+	c.mu.Unlock()
+}
+
+func (c *Coordinator) getW(p string) ([]byte, *zk.Stat, error) {
+	if !c.needWatch(p) {
+		return c.conn.Get(p)
+	}
+	b, st, ch, err := c.conn.GetW(p)
+	if err != nil {
+		c.unwatch(p)
+		if errors.Is(err, zk.ErrNoNode) {
+			if ok, _, ech, eerr := c.conn.ExistsW(p); eerr == nil && !ok && c.needWatch(p) {
+				c.watch(p, ech)
+			}
+		}
+		return nil, nil, err
+	}
+	c.watch(p, ch)
+	return b, st, nil
+}
+
+func (c *Coordinator) childrenW(p string) ([]string, error) {
+	key := p + "/"
+	if !c.needWatch(key) {
+		ch, _, err := c.conn.Children(p)
+		return ch, err
+	}
+	names, _, ch, err := c.conn.ChildrenW(p)
+	if err != nil {
+		c.unwatch(key)
+		return nil, err
+	}
+	c.watch(key, ch)
+	return names, nil
+}
+
+// pass reads the cluster, acts as controller if elected, publishes a View.
+func (c *Coordinator) pass() error {
+	if err := c.elect(); err != nil {
+		return err
+	}
+	v, err := c.read()
+	if err != nil {
+		return err
+	}
+	if c.controller {
+		changed, err := c.control(v)
+		if err != nil {
+			if errors.Is(err, ErrFenced) {
+				c.log.Warn().Err(err).Msg("no longer controller")
+				c.controller = false
+			}
+			return err
+		}
+		if changed {
+			if v, err = c.read(); err != nil {
+				return err
+			}
+		}
+	}
+	// The broker applies the view (creates the logs it now leads) before
+	// it is published, so a request that sees the view finds the logs.
+	if c.opts.OnView != nil {
+		c.opts.OnView(v)
+	}
+	c.mu.Lock()
+	c.view = v
+	close(c.viewCh)
+	c.viewCh = make(chan struct{})
+	c.mu.Unlock()
+	return nil
+}
+
+// elect tries to become controller when /controller is absent: a multi
+// creating the ephemeral /controller and bumping /controller_epoch at the
+// version read, so two candidates cannot both win an epoch.
+func (c *Coordinator) elect() error {
+	data, _, err := c.getW(c.p(kafkazk.ControllerPath))
+	if err == nil {
+		id, derr := kafkazk.DecodeController(data)
+		if derr == nil && id == c.opts.BrokerID && c.controller {
+			return nil
+		}
+		if c.controller {
+			c.log.Warn().Int32("controller", id).Msg("another broker is controller now")
+		}
+		c.controller = false
+		return nil
+	}
+	if !errors.Is(err, zk.ErrNoNode) {
+		return fmt.Errorf("%w: read %s: %w", ErrZooKeeper, c.p(kafkazk.ControllerPath), err)
+	}
+	c.controller = false
+	epochData, st, err := c.conn.Get(c.p(kafkazk.ControllerEpochPath))
+	epoch, version := int32(0), int32(-1)
+	switch {
+	case errors.Is(err, zk.ErrNoNode):
+		if _, err := c.conn.Create(c.p(kafkazk.ControllerEpochPath), []byte("0"), 0, zk.WorldACL(zk.PermAll)); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+			return fmt.Errorf("%w: create %s: %w", ErrZooKeeper, c.p(kafkazk.ControllerEpochPath), err)
+		}
+		return c.elect()
+	case err != nil:
+		return fmt.Errorf("%w: read %s: %w", ErrZooKeeper, c.p(kafkazk.ControllerEpochPath), err)
+	default:
+		n, perr := strconv.ParseInt(strings.TrimSpace(string(epochData)), 10, 32)
+		if perr != nil {
+			return fmt.Errorf("%w: %s holds %q, not an epoch", ErrZooKeeper, c.p(kafkazk.ControllerEpochPath), epochData)
+		}
+		epoch, version = int32(n), st.Version
+	}
+	next := epoch + 1
+	res, err := c.conn.Multi(
+		&zk.CreateRequest{Path: c.p(kafkazk.ControllerPath), Data: kafkazk.EncodeController(c.opts.BrokerID, time.Now().UnixMilli()), Acl: zk.WorldACL(zk.PermAll), Flags: zk.FlagEphemeral},
+		&zk.SetDataRequest{Path: c.p(kafkazk.ControllerEpochPath), Data: []byte(strconv.Itoa(int(next))), Version: version},
+	)
+	if err != nil {
+		// Lost the race (NodeExists) or the epoch moved (BadVersion).
+		c.log.Debug().Err(err).Msg("controller election lost")
+		return nil
+	}
+	c.controller, c.epoch, c.epochZkVersion = true, next, res[1].Stat.Version
+	c.log.Info().Int32("controller_epoch", next).Msg("elected controller")
+	return nil
+}
+
+func (c *Coordinator) read() (View, error) {
+	v := View{Brokers: map[int32]kafkazk.BrokerInfo{}, Topics: map[string]*Topic{}, ControllerID: -1}
+	if data, _, err := c.conn.Get(c.p(kafkazk.ControllerPath)); err == nil {
+		v.ControllerID, _ = kafkazk.DecodeController(data)
+	}
+	if data, _, err := c.conn.Get(c.p(kafkazk.ControllerEpochPath)); err == nil {
+		n, _ := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 32)
+		v.ControllerEpoch = int32(n)
+	}
+	ids, err := c.childrenW(c.p(kafkazk.BrokerIDsPath))
+	if err != nil {
+		return v, fmt.Errorf("%w: list %s: %w", ErrZooKeeper, c.p(kafkazk.BrokerIDsPath), err)
+	}
+	for _, s := range ids {
+		n, err := strconv.ParseInt(s, 10, 32)
+		if err != nil {
+			continue
+		}
+		data, _, err := c.conn.Get(c.p(kafkazk.BrokerPath(int32(n))))
+		if err != nil {
+			continue // gone since the listing
+		}
+		bi, err := kafkazk.DecodeBrokerInfo(int32(n), data)
+		if err != nil {
+			c.log.Warn().Err(err).Msg("skipping broker registration")
+			continue
+		}
+		v.Brokers[int32(n)] = bi
+	}
+	deleting := map[string]bool{}
+	dels, err := c.childrenW(c.p(kafkazk.DeleteTopicsPath))
+	if err != nil {
+		return v, fmt.Errorf("%w: list %s: %w", ErrZooKeeper, c.p(kafkazk.DeleteTopicsPath), err)
+	}
+	for _, d := range dels {
+		deleting[d] = true
+	}
+	names, err := c.childrenW(c.p(kafkazk.BrokerTopicsPath))
+	if err != nil {
+		return v, fmt.Errorf("%w: list %s: %w", ErrZooKeeper, c.p(kafkazk.BrokerTopicsPath), err)
+	}
+	for _, name := range names {
+		data, _, err := c.getW(c.p(kafkazk.TopicPath(name)))
+		if err != nil {
+			continue
+		}
+		a, err := kafkazk.DecodeTopicAssignment(name, data)
+		if err != nil {
+			c.log.Warn().Err(err).Msg("skipping topic")
+			continue
+		}
+		t := &Topic{Name: name, ID: a.TopicID, Partitions: map[int32]Partition{}, Config: map[string]string{}, Deleting: deleting[name]}
+		for p, replicas := range a.Partitions {
+			part := Partition{Replicas: replicas}
+			sp := c.p(kafkazk.PartitionStatePath(name, p))
+			if data, _, err := c.getW(sp); err == nil {
+				if s, err := kafkazk.DecodePartitionState(sp, data); err == nil {
+					part.State = &s
+				}
+			}
+			t.Partitions[p] = part
+		}
+		if data, _, err := c.getW(c.p(kafkazk.TopicConfigPath(name))); err == nil {
+			if cfg, err := kafkazk.DecodeTopicConfig(name, data); err == nil {
+				t.Config = cfg
+			}
+		}
+		v.Topics[name] = t
+	}
+	return v, nil
+}
+
+// fenced runs ops behind a check of the controller epoch's znode version.
+func (c *Coordinator) fenced(ops ...any) error {
+	all := append([]any{&zk.CheckVersionRequest{Path: c.p(kafkazk.ControllerEpochPath), Version: c.epochZkVersion}}, ops...)
+	res, err := c.conn.Multi(all...)
+	if err != nil {
+		if len(res) > 0 && errors.Is(res[0].Error, zk.ErrBadVersion) {
+			return fmt.Errorf("%w: %s is no longer at version %d", ErrFenced, c.p(kafkazk.ControllerEpochPath), c.epochZkVersion)
+		}
+		return fmt.Errorf("%w: controller write: %w", ErrZooKeeper, err)
+	}
+	return nil
+}
+
+// control carries out deletions and leader elections.
+func (c *Coordinator) control(v View) (bool, error) {
+	changed := false
+	live := map[int32]bool{}
+	for id := range v.Brokers {
+		live[id] = true
+	}
+	dels, _, err := c.conn.Children(c.p(kafkazk.DeleteTopicsPath))
+	if err != nil {
+		return false, fmt.Errorf("%w: list %s: %w", ErrZooKeeper, c.p(kafkazk.DeleteTopicsPath), err)
+	}
+	for _, name := range dels {
+		if err := c.deleteTopic(name); err != nil {
+			return changed, err
+		}
+		c.log.Info().Str("topic", name).Msg("topic deleted")
+		changed = true
+	}
+	names := make([]string, 0, len(v.Topics))
+	for n := range v.Topics {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		t := v.Topics[name]
+		if t.Deleting {
+			continue
+		}
+		for p, part := range t.Partitions {
+			next, ok := Decide(part.Replicas, live, part.State, c.epoch)
+			if !ok {
+				continue
+			}
+			sp := c.p(kafkazk.PartitionStatePath(name, p))
+			data := kafkazk.EncodePartitionState(next)
+			var err error
+			if part.State == nil {
+				// Parents first; they may already exist.
+				for _, dir := range []string{c.p(kafkazk.PartitionsPath(name)), path.Dir(sp)} {
+					if _, err := c.conn.Create(dir, nil, 0, zk.WorldACL(zk.PermAll)); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+						return changed, fmt.Errorf("%w: create %s: %w", ErrZooKeeper, dir, err)
+					}
+				}
+				err = c.fenced(&zk.CreateRequest{Path: sp, Data: data, Acl: zk.WorldACL(zk.PermAll)})
+			} else {
+				err = c.fenced(&zk.SetDataRequest{Path: sp, Data: data, Version: -1})
+			}
+			if err != nil {
+				return changed, err
+			}
+			c.log.Info().Str("topic", name).Int32("partition", p).Int32("leader", next.Leader).Int32("leader_epoch", next.LeaderEpoch).Msg("partition leader elected")
+			changed = true
+		}
+	}
+	return changed, nil
+}
+
+// deleteTopic removes a topic's znodes, then its /admin/delete_topics entry.
+func (c *Coordinator) deleteTopic(name string) error {
+	var ops []any
+	tp := c.p(kafkazk.TopicPath(name))
+	if parts, _, err := c.conn.Children(c.p(kafkazk.PartitionsPath(name))); err == nil {
+		for _, p := range parts {
+			pp := c.p(kafkazk.PartitionsPath(name)) + "/" + p
+			if kids, _, err := c.conn.Children(pp); err == nil {
+				for _, k := range kids {
+					ops = append(ops, &zk.DeleteRequest{Path: pp + "/" + k, Version: -1})
+				}
+			}
+			ops = append(ops, &zk.DeleteRequest{Path: pp, Version: -1})
+		}
+		ops = append(ops, &zk.DeleteRequest{Path: c.p(kafkazk.PartitionsPath(name)), Version: -1})
+	}
+	if ok, _, _ := c.conn.Exists(tp); ok {
+		ops = append(ops, &zk.DeleteRequest{Path: tp, Version: -1})
+	}
+	if ok, _, _ := c.conn.Exists(c.p(kafkazk.TopicConfigPath(name))); ok {
+		ops = append(ops, &zk.DeleteRequest{Path: c.p(kafkazk.TopicConfigPath(name)), Version: -1})
+	}
+	ops = append(ops, &zk.DeleteRequest{Path: c.p(kafkazk.DeleteTopicPath(name)), Version: -1})
+	return c.fenced(ops...)
+}
+
+// CreateTopic writes /config/topics/<t> and /brokers/topics/<t> (the
+// assignment), as Kafka's AdminZkClient.createTopic does. The controller
+// then elects leaders.
+func (c *Coordinator) CreateTopic(name, topicID string, assignment map[int32][]int32, config map[string]string) error {
+	if ok, _, err := c.conn.Exists(c.p(kafkazk.TopicPath(name))); err == nil && ok {
+		return fmt.Errorf("%w: %s", ErrTopicExists, name)
+	}
+	cp := c.p(kafkazk.TopicConfigPath(name))
+	if _, err := c.conn.Create(cp, kafkazk.EncodeTopicConfig(config), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		if !errors.Is(err, zk.ErrNodeExists) {
+			return fmt.Errorf("%w: create %s: %w", ErrZooKeeper, cp, err)
+		}
+		if _, err := c.conn.Set(cp, kafkazk.EncodeTopicConfig(config), -1); err != nil {
+			return fmt.Errorf("%w: set %s: %w", ErrZooKeeper, cp, err)
+		}
+	}
+	data := kafkazk.EncodeTopicAssignment(kafkazk.TopicAssignment{TopicID: topicID, Partitions: assignment})
+	if _, err := c.conn.Create(c.p(kafkazk.TopicPath(name)), data, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		if errors.Is(err, zk.ErrNodeExists) {
+			return fmt.Errorf("%w: %s", ErrTopicExists, name)
+		}
+		return fmt.Errorf("%w: create %s: %w", ErrZooKeeper, c.p(kafkazk.TopicPath(name)), err)
+	}
+	c.Kick()
+	return nil
+}
+
+// DeleteTopic asks the controller to delete a topic.
+func (c *Coordinator) DeleteTopic(name string) error {
+	if _, err := c.conn.Create(c.p(kafkazk.DeleteTopicPath(name)), nil, 0, zk.WorldACL(zk.PermAll)); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+		return fmt.Errorf("%w: create %s: %w", ErrZooKeeper, c.p(kafkazk.DeleteTopicPath(name)), err)
+	}
+	c.Kick()
+	return nil
+}
+
+// AssignReplicas assigns replicas over the live brokers with Kafka's
+// random start index and shift.
+func AssignReplicas(live []int32, partitions int32, rf int16) (map[int32][]int32, error) {
+	if len(live) == 0 {
+		return nil, fmt.Errorf("kafkazk: no live brokers")
+	}
+	return kafkazk.AssignReplicas(live, partitions, rf, rand.IntN(len(live)), rand.IntN(len(live)))
+}
+
+// NewClusterID returns a random cluster id in Kafka's form (a Uuid in
+// URL-safe base64 without padding).
+func NewClusterID() string { return NewUUID() }
+
+// IsTopicExists reports ErrTopicExists.
+func IsTopicExists(err error) bool { return errors.Is(err, ErrTopicExists) }
