@@ -208,6 +208,18 @@ func TestEnsembleThreeServersReplicate(t *testing.T) {
 	require.Contains(t, buf.String(), "zk_synced_followers\t2")
 	require.Contains(t, buf.String(), "zk_peer_state\tleading - broadcast")
 	require.Regexp(t, `zk_max_proposal_size\t[1-9]`, buf.String())
+	// Prometheus: the same numbers (metrics publish after each batch).
+	require.Eventually(t, func() bool {
+		got := map[string]float64{}
+		mfs, err := s.metrics.reg.Gather()
+		require.NoError(t, err)
+		for _, mf := range mfs {
+			if g := mf.GetMetric(); len(g) == 1 && g[0].GetGauge() != nil {
+				got[mf.GetName()] = g[0].GetGauge().GetValue()
+			}
+		}
+		return got["quorum_size"] == 3 && got["synced_followers"] == 2 && got["learners"] == 2
+	}, 5*time.Second, 50*time.Millisecond)
 	buf.Reset()
 	require.True(t, s.do(func() { s.fourLetter(&buf, nil, "conf") }))
 	require.Contains(t, buf.String(), "membership: \nserver.1=127.0.0.1:")

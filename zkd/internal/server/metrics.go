@@ -21,6 +21,9 @@ type metrics struct {
 	started                    time.Time
 
 	znodes, watches, ephemerals, sessions, dataSize, lastZxid atomic.Int64
+	// Ensemble gauges (Apache's QuorumZooKeeperServer quorum_size and the
+	// leader's learners / synced_* / pending_syncs; 0 when not leading).
+	learners, syncedFollowers, syncedObservers, pendingSyncs atomic.Int64
 }
 
 func newMetrics(s *Server) *metrics {
@@ -48,6 +51,19 @@ func newMetrics(s *Server) *metrics {
 	gauge("max_latency", "Maximum request latency in ms", load(&s.stats.latMax))
 	gauge("avg_latency", "Average request latency in ms", func() float64 { return s.avgLatency() })
 	gauge("uptime", "Uptime in ms", func() float64 { return float64(time.Since(m.started).Milliseconds()) })
+	if s.cfg.Distributed() {
+		voters := 0
+		for _, sv := range s.cfg.Servers {
+			if !sv.Observer {
+				voters++
+			}
+		}
+		gauge("quorum_size", "Number of voting members of the ensemble", func() float64 { return float64(voters) })
+		gauge("learners", "Learners connected to this leader", load(&m.learners))
+		gauge("synced_followers", "Followers synced with this leader", load(&m.syncedFollowers))
+		gauge("synced_observers", "Observers synced with this leader", load(&m.syncedObservers))
+		gauge("pending_syncs", "Learners' syncs waiting at this leader", load(&m.pendingSyncs))
+	}
 	objectives := map[float64]float64{0.5: 0.05, 0.9: 0.01, 0.99: 0.001}
 	m.updateLatency = prometheus.NewSummary(prometheus.SummaryOpts{Name: "updatelatency",
 		Help: "Write request latency in ms (Apache's ServerMetrics.UPDATE_LATENCY)", Objectives: objectives})
@@ -67,6 +83,23 @@ func (m *metrics) update(s *Server) {
 	m.sessions.Store(int64(s.sessions.Count()))
 	m.dataSize.Store(s.tree.ApproximateDataSize())
 	m.lastZxid.Store(s.tree.LastZxid())
+	if en := s.ens; en != nil {
+		var learners, followers, observers, syncs int64
+		if en.leader != nil {
+			learners, syncs = int64(len(en.learnerLinks)), int64(len(en.leaderSyncs))
+			for id := range en.synced {
+				if en.verifier.IsObserver(id) {
+					observers++
+				} else {
+					followers++
+				}
+			}
+		}
+		m.learners.Store(learners)
+		m.syncedFollowers.Store(followers)
+		m.syncedObservers.Store(observers)
+		m.pendingSyncs.Store(syncs)
+	}
 }
 
 func (s *Server) avgLatency() float64 {
