@@ -392,8 +392,14 @@ func (c *Coordinator) pass() error {
 		changed, err := c.control(v)
 		if err != nil {
 			if errors.Is(err, ErrFenced) {
-				c.log.Warn().Err(err).Msg("no longer controller")
+				// Resign as Kafka does: give up /controller (if still ours)
+				// so a fresh election with a new epoch can happen.
+				c.log.Warn().Err(err).Msg("no longer controller; resigning")
 				c.controller = false
+				if _, st, gerr := c.conn.Get(c.p(kafkazk.ControllerPath)); gerr == nil && st.EphemeralOwner == c.conn.SessionID() {
+					_ = c.conn.Delete(c.p(kafkazk.ControllerPath), st.Version)
+				}
+				c.Kick()
 			}
 			return err
 		}
