@@ -61,11 +61,14 @@ func handleProduce(b *Broker, c *conn, _ kafka.RequestHeader, r kmsg.Request) (k
 				sp.ErrorCode = produceErrorCode(err)
 				msg := err.Error()
 				sp.ErrorMessage = &msg
+				b.metrics.failedProduce.Inc()
 				c.log.Debug().Err(err).Str("topic", rt.Topic).Int32("partition", rp.Partition).Msg("produce rejected")
 				st.Partitions = append(st.Partitions, sp)
 				continue
 			}
 			l.SetHighWatermark(res.LastOffset + 1)
+			b.metrics.messagesIn.Add(float64(res.LastOffset - res.FirstOffset + 1))
+			b.metrics.bytesIn.Add(float64(res.Bytes))
 			appended = true
 			sp.BaseOffset = res.FirstOffset
 			sp.LogAppendTime = res.LogAppendTime

@@ -119,6 +119,7 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bo
 				continue
 			}
 			sp.RecordBatches = data
+			b.metrics.bytesOut.Add(float64(len(data)))
 			total += len(data)
 			left -= len(data)
 			st.Partitions = append(st.Partitions, sp)

@@ -71,13 +71,16 @@ type Broker struct {
 	handlers  map[int16]handler
 	clusterID string
 
-	ln       net.Listener
-	host     string // advertised host
-	port     int32  // advertised port
-	dir      *segment.LogDir
-	coord    *coord.Coordinator
-	local    localState
-	appended *signal
+	ln      net.Listener
+	host    string // advertised host
+	port    int32  // advertised port
+	dir     *segment.LogDir
+	coord   *coord.Coordinator
+	local   localState
+	metrics *metrics
+	// metricsPort is the bound /metrics port, 0 when disabled.
+	metricsPort int
+	appended    *signal
 
 	mu     sync.Mutex
 	conns  map[*conn]struct{}
@@ -104,6 +107,7 @@ func New(cfg config.Config, logger zerolog.Logger) (*Broker, error) {
 		b.handlers[a.key] = a.handle
 	}
 	b.local.seen = map[string]bool{}
+	b.metrics = newMetrics()
 	return b, nil
 }
 
@@ -160,13 +164,17 @@ func (b *Broker) Start() error {
 	info := kafkazk.BrokerInfo{ListenerSecurityProtocolMap: b.cfg.SecurityProtocolMap, JmxPort: -1,
 		Endpoints: []string{fmt.Sprintf("%s://%s", l.Name, net.JoinHostPort(b.host, strconv.Itoa(int(b.port))))},
 		Host:      b.host, Port: int(b.port), Timestamp: strconv.FormatInt(time.Now().UnixMilli(), 10)}
-	if b.cfg.MetricsPort > 0 {
-		info.MetricsPort = b.cfg.MetricsPort
-	}
 	fail := func(err error) error {
 		_ = b.ln.Close()
+		b.metrics.close()
 		_ = b.dir.Close()
 		return err
+	}
+	if b.cfg.MetricsPort >= 0 {
+		if b.metricsPort, err = b.metrics.serve(b.cfg.MetricsPort); err != nil {
+			return fail(err)
+		}
+		info.MetricsPort = b.metricsPort
 	}
 	proposed := ""
 	if ok {
@@ -195,6 +203,9 @@ func (b *Broker) Start() error {
 		Str("cluster_id", b.clusterID).Strs("accepted_unused_keys", b.cfg.ExtraKeys()).Msg("brokerd started")
 	return nil
 }
+
+// MetricsPort is the bound /metrics port, 0 when disabled.
+func (b *Broker) MetricsPort() int { return b.metricsPort }
 
 // Addr is the bound listener address.
 func (b *Broker) Addr() string { return b.ln.Addr().String() }
@@ -229,6 +240,7 @@ func (b *Broker) Close() error {
 	if b.coord != nil {
 		b.coord.Close()
 	}
+	b.metrics.close()
 	if b.dir == nil {
 		return nil
 	}
@@ -397,6 +409,7 @@ func (c *conn) handle(frame, out []byte) ([]byte, error) {
 	if err := req.ReadFrom(body); err != nil {
 		return nil, fmt.Errorf("broker: malformed %s v%d body: %w", kmsg.NameForKey(h.APIKey), h.APIVersion, err)
 	}
+	c.b.metrics.requests.WithLabelValues(kmsg.NameForKey(h.APIKey)).Inc()
 	resp, err := hd(c.b, c, h, req)
 	if err != nil {
 		return nil, err

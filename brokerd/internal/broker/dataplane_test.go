@@ -3,6 +3,8 @@ package broker
 import (
 	"crypto/rand"
 	"fmt"
+	"io"
+	"net/http"
 	"testing"
 	"time"
 
@@ -193,4 +195,17 @@ func TestFetchWaitsForData(t *testing.T) {
 	resp, took = fetch(10000)
 	require.Less(t, took, 8*time.Second)
 	require.NotEmpty(t, resp.Topics[0].Partitions[0].RecordBatches)
+}
+
+func TestMetricsEndpoint(t *testing.T) {
+	b, _ := startBroker(t, nil)
+	cl := newClient(t, b, kgo.AllowAutoTopicCreation(), kgo.DefaultProduceTopic("m"))
+	require.NoError(t, cl.ProduceSync(ctxT(t), &kgo.Record{Value: []byte("a")}, &kgo.Record{Value: []byte("b")}).FirstErr())
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", b.MetricsPort()))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Contains(t, string(body), "kafka_server_brokertopicmetrics_messagesin_total 2")
+	require.Contains(t, string(body), `kafka_network_requestmetrics_requests_total{request="Produce"}`)
 }

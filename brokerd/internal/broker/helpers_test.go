@@ -59,6 +59,7 @@ func testConfig(t *testing.T, dir string) config.Config {
 	c.ZookeeperConnect = zkServer.Connect(t.Name())
 	c.ZookeeperSessionTimeout = 6000
 	c.OffsetsTopicRF = 1
+	c.MetricsPort = 0
 	return c
 }
 

@@ -1,0 +1,61 @@
+package broker
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are Kafka's JMX metric names in snake case (as the Prometheus
+// JMX exporter renders them), served on metrics.port at /metrics.
+type metrics struct {
+	reg           *prometheus.Registry
+	messagesIn    prometheus.Counter
+	bytesIn       prometheus.Counter
+	bytesOut      prometheus.Counter
+	failedProduce prometheus.Counter
+	requests      *prometheus.CounterVec
+	srv           *http.Server
+	ln            net.Listener
+}
+
+func newMetrics() *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	m.messagesIn = prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_server_brokertopicmetrics_messagesin_total", Help: "Records appended by produce requests."})
+	m.bytesIn = prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_server_brokertopicmetrics_bytesin_total", Help: "Record batch bytes appended by produce requests."})
+	m.bytesOut = prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_server_brokertopicmetrics_bytesout_total", Help: "Record batch bytes sent to consumers."})
+	m.failedProduce = prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_server_brokertopicmetrics_failedproducerequests_total", Help: "Partition produces answered with an error."})
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_network_requestmetrics_requests_total", Help: "Requests handled, by API name."}, []string{"request"})
+	m.reg.MustRegister(m.messagesIn, m.bytesIn, m.bytesOut, m.failedProduce, m.requests)
+	return m
+}
+
+// serve starts the /metrics listener on port (0 = any free port).
+func (m *metrics) serve(port int) (int, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(port)))
+	if err != nil {
+		return 0, fmt.Errorf("%w: metrics.port=%d: %w (choose a free port or -1 to disable)", ErrListen, port, err)
+	}
+	m.ln = ln
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+	m.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := m.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			_ = err // the listener was closed under us; nothing else to do
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+func (m *metrics) close() {
+	if m.srv != nil {
+		_ = m.srv.Close()
+	}
+}
