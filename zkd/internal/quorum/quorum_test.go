@@ -3,6 +3,7 @@ package quorum
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -109,4 +110,67 @@ func FuzzReadFrame(f *testing.F) {
 			require.NoError(t, writeFrame(&out, m))
 		}
 	})
+}
+
+// dialHello connects to addr, says Hello as id and reports whether the
+// connection stays open for a moment afterwards.
+func dialHello(t *testing.T, addr string, id uint64) (answered uint64, keptOpen bool) {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer nc.Close()
+	require.NoError(t, writeFrame(nc, peer.Hello{ServerID: id, Version: peer.ProtocolVersion}))
+	_ = nc.SetReadDeadline(time.Now().Add(2 * time.Second))
+	m, err := readFrame(nc, peer.MaxElectionSize)
+	if err != nil {
+		return 0, false
+	}
+	answered = m.(peer.Hello).ServerID
+	_ = nc.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	var b [1]byte
+	_, err = nc.Read(b[:])
+	var ne net.Error
+	return answered, errors.As(err, &ne) && ne.Timeout()
+}
+
+func TestElectionPortConnectionRule(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	v, err := equorum.NewVerifier([]uint64{1, 2, 3}, nil)
+	require.NoError(t, err)
+	e, err := NewElector(ElectorConfig{ID: 2, Verifier: v, Listener: ln, Logger: zerolog.Nop(),
+		Members: []Member{{ID: 1, ElectionAddr: "127.0.0.1:1"}, {ID: 2, ElectionAddr: ln.Addr().String()}, {ID: 3, ElectionAddr: "127.0.0.1:1"}}})
+	require.NoError(t, err)
+	e.Run()
+	t.Cleanup(e.Close)
+	// The higher id keeps the connection; a lower id's is closed (server 2
+	// dials server 1 itself); a stranger is refused.
+	id, open := dialHello(t, ln.Addr().String(), 3)
+	require.Equal(t, uint64(2), id)
+	require.True(t, open, "a connection from a higher id is kept")
+	id, open = dialHello(t, ln.Addr().String(), 1)
+	require.Equal(t, uint64(2), id)
+	require.False(t, open, "a connection from a lower id is closed")
+	_, open = dialHello(t, ln.Addr().String(), 9)
+	require.False(t, open, "a server id that is not in the ensemble is refused")
+}
+
+func TestQuorumPortRefusesStrangers(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	v, err := equorum.NewVerifier([]uint64{1, 2, 3}, nil)
+	require.NoError(t, err)
+	got := make(chan uint64, 4)
+	q := NewQuorumPort(ln, 1, v, zerolog.Nop(), func(l *Link) (LinkHandler, bool) {
+		got <- l.Peer()
+		return LinkHandler{OnMsg: func(*Link, peer.Msg) {}, OnClose: func(*Link, error) {}}, true
+	})
+	t.Cleanup(q.Close)
+	_, open := dialHello(t, ln.Addr().String(), 7)
+	require.False(t, open)
+	id, open := dialHello(t, ln.Addr().String(), 2)
+	require.Equal(t, uint64(1), id)
+	require.True(t, open)
+	require.Equal(t, uint64(2), <-got)
+	require.Empty(t, got, "the stranger never reached the handler")
 }
