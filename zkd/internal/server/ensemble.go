@@ -480,10 +480,15 @@ func (en *ensemble) onLearnerMsg(gen int, l *quorum.Link, m peer.Msg) {
 			return
 		}
 	}
-	en.leader.Step(zm)
 	if z, ok := m.(peer.Zxid); ok && z.Kind == peer.TypeAck {
+		en.leader.Step(zm)
 		return // commits of the batch are released together at its end
 	}
+	en.flush() // a control message gets a Ready of its own
+	if en.leader == nil {
+		return
+	}
+	en.leader.Step(zm)
 	// Everything else (ACKEPOCH above all: a SNAP must carry the tree
 	// before any later proposal) is handled at once.
 	en.flush()
@@ -534,16 +539,25 @@ func (en *ensemble) onLeaderMsg(gen int, l *quorum.Link, m peer.Msg) {
 		}
 		return
 	}
-	en.learner.Step(zab.Message{From: en.leaderID, To: en.myID, Msg: m})
+	batched := false
 	switch x := m.(type) {
 	case peer.Txn:
-		return // logged with the batch's other txns, one fsync (group commit)
+		batched = true // logged with the batch's other txns, one fsync (group commit)
 	case peer.Zxid:
-		if x.Kind == peer.TypeCommit {
+		batched = x.Kind == peer.TypeCommit
+	}
+	if !batched {
+		// A control message gets a Ready of its own, after the batched
+		// txns are durable (NEWLEADER's currentEpoch after the synced txns).
+		en.flush()
+		if en.learner == nil {
 			return
 		}
 	}
-	en.flush()
+	en.learner.Step(zab.Message{From: en.leaderID, To: en.myID, Msg: m})
+	if !batched {
+		en.flush()
+	}
 }
 
 func (en *ensemble) tick() {
