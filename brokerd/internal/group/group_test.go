@@ -1,0 +1,137 @@
+package group
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+var t0 = time.Unix(1_700_000_000, 0)
+
+func cfg() Config {
+	return Config{MinSessionTimeout: time.Second, MaxSessionTimeout: time.Hour}
+}
+
+func join(id, newID string) JoinRequest {
+	return JoinRequest{MemberID: id, NewMemberID: newID, ClientID: "c", ProtocolType: "consumer",
+		Protocols: []Protocol{{Name: "range", Metadata: []byte("m-" + newID)}, {Name: "roundrobin"}},
+		SessionTimeout: 10 * time.Second, RebalanceTimeout: 30 * time.Second, RequireKnownMemberID: true}
+}
+
+func byWaiter(rs []Reply) map[Waiter]Reply {
+	m := map[Waiter]Reply{}
+	for _, r := range rs {
+		m[r.Waiter] = r
+	}
+	return m
+}
+
+// Two members: the member id handshake, one rebalance, the leader's
+// assignment reaches the follower, heartbeats, then the follower leaves.
+func TestTwoMembersRebalance(t *testing.T) {
+	g := New("g", cfg())
+	imm, _ := g.Join(join("", "a"), nil, t0)
+	require.Equal(t, ErrMemberIDRequired, imm.Err)
+	require.Equal(t, "a", imm.MemberID)
+	imm, rs := g.Join(join("a", "a"), "wa", t0)
+	require.Nil(t, imm)
+	// a alone: the rebalance completes at once (no initial delay).
+	r := byWaiter(rs)["wa"]
+	require.NotNil(t, r.Join)
+	require.Equal(t, int32(1), r.Join.Generation)
+	require.Equal(t, "a", r.Join.Leader)
+	require.Equal(t, CompletingRebalance, g.State)
+	_, rs = g.Sync("a", 1, map[string][]byte{"a": []byte("all")}, "sa", t0)
+	require.Equal(t, []byte("all"), byWaiter(rs)["sa"].Sync.Assignment)
+	require.Equal(t, Stable, g.State)
+
+	// b joins: a must rejoin (heartbeat says REBALANCE_IN_PROGRESS).
+	imm, _ = g.Join(join("", "b"), nil, t0)
+	require.Equal(t, ErrMemberIDRequired, imm.Err)
+	imm, rs = g.Join(join("b", "b"), "wb", t0)
+	require.Nil(t, imm)
+	require.Empty(t, rs)
+	require.Equal(t, PreparingRebalance, g.State)
+	require.Equal(t, ErrRebalanceInProgress, g.Heartbeat("a", 1, t0))
+	_, rs = g.Join(join("a", "a"), "wa2", t0.Add(time.Second))
+	m := byWaiter(rs)
+	require.Equal(t, int32(2), m["wa2"].Join.Generation)
+	require.Len(t, m["wa2"].Join.Members, 2, "the leader gets every member's metadata")
+	require.Equal(t, []byte("m-b"), m["wa2"].Join.Members[1].Metadata)
+	require.Empty(t, m["wb"].Join.Members)
+	require.Equal(t, "range", m["wb"].Join.Protocol)
+
+	// Follower syncs first and waits; the leader's sync answers both.
+	imm2, rs := g.Sync("b", 2, nil, "sb", t0)
+	require.Nil(t, imm2)
+	require.Empty(t, rs)
+	_, rs = g.Sync("a", 2, map[string][]byte{"a": []byte("p0"), "b": []byte("p1")}, "sa2", t0)
+	m = byWaiter(rs)
+	require.Equal(t, []byte("p1"), m["sb"].Sync.Assignment)
+	require.Equal(t, []byte("p0"), m["sa2"].Sync.Assignment)
+	require.Equal(t, ErrNone, g.Heartbeat("b", 2, t0))
+	require.Equal(t, ErrIllegalGeneration, g.Heartbeat("b", 1, t0))
+	require.Equal(t, ErrUnknownMemberID, g.Heartbeat("zz", 2, t0))
+	require.Equal(t, ErrNone, g.CommitAllowed("a", 2))
+	require.Equal(t, ErrIllegalGeneration, g.CommitAllowed("", -1))
+
+	// b leaves: a rebalance with a alone.
+	code, _ := g.Leave("b", t0)
+	require.Equal(t, ErrNone, code)
+	require.Equal(t, PreparingRebalance, g.State)
+	_, rs = g.Join(join("a", "a"), "wa3", t0)
+	require.Equal(t, int32(3), byWaiter(rs)["wa3"].Join.Generation)
+}
+
+// A member that stops heartbeating is removed after its session timeout;
+// the last one leaving makes the group Empty.
+func TestSessionExpiry(t *testing.T) {
+	g := New("g", cfg())
+	g.Join(join("", "a"), nil, t0)
+	g.Join(join("a", "a"), "wa", t0)
+	g.Sync("a", 1, map[string][]byte{"a": nil}, "sa", t0)
+	require.Empty(t, g.Tick(t0.Add(9*time.Second)))
+	require.Equal(t, Stable, g.State)
+	g.Tick(t0.Add(11 * time.Second))
+	require.Equal(t, Empty, g.State)
+	require.Empty(t, g.Members)
+	require.Equal(t, int32(2), g.Generation)
+	require.Equal(t, ErrNone, g.CommitAllowed("", -1))
+}
+
+// A member that does not rejoin within the rebalance timeout is dropped.
+func TestRebalanceTimeoutDropsSlowMember(t *testing.T) {
+	g := New("g", cfg())
+	g.Join(join("", "a"), nil, t0)
+	g.Join(join("a", "a"), "wa", t0)
+	g.Sync("a", 1, nil, "sa", t0)
+	g.Join(join("", "b"), nil, t0)
+	_, rs := g.Join(join("b", "b"), "wb", t0)
+	require.Empty(t, rs)
+	rs = g.Tick(t0.Add(31 * time.Second))
+	r := byWaiter(rs)["wb"]
+	require.NotNil(t, r.Join)
+	require.Equal(t, "b", r.Join.Leader)
+	require.Equal(t, []string{"b"}, g.MemberIDs())
+}
+
+func TestJoinErrors(t *testing.T) {
+	g := New("g", cfg())
+	imm, _ := g.Join(join("nobody", "x"), "w", t0)
+	require.Equal(t, ErrUnknownMemberID, imm.Err)
+	bad := join("", "x")
+	bad.SessionTimeout = time.Millisecond
+	imm, _ = g.Join(bad, "w", t0)
+	require.Equal(t, ErrInvalidSessionTimeout, imm.Err)
+	g.Join(join("", "a"), nil, t0)
+	g.Join(join("a", "a"), "wa", t0)
+	other := join("", "o")
+	other.Protocols = []Protocol{{Name: "sticky"}}
+	imm, _ = g.Join(other, "w", t0)
+	require.Equal(t, ErrInconsistentGroupProtocol, imm.Err)
+	rs := g.Kill()
+	require.Len(t, rs, 0) // a's join was already answered
+	require.Equal(t, Dead, g.State)
+	require.Equal(t, ErrCoordinatorNotAvailable, g.Heartbeat("a", 1, t0))
+}
