@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -57,6 +58,15 @@ var apis = []api{
 	fetchAPI,
 	listOffsetsAPI,
 	metadataAPI,
+	offsetCommitAPI,
+	offsetFetchAPI,
+	findCoordinatorAPI,
+	joinGroupAPI,
+	heartbeatAPI,
+	leaveGroupAPI,
+	syncGroupAPI,
+	describeGroupsAPI,
+	listGroupsAPI,
 	apiVersionsAPI,
 	createTopicsAPI,
 	deleteTopicsAPI,
@@ -78,6 +88,7 @@ type Broker struct {
 	coord   *coord.Coordinator
 	local   localState
 	metrics *metrics
+	groups  *groupManager
 	// metricsPort is the bound /metrics port, 0 when disabled.
 	metricsPort int
 	appended    *signal
@@ -108,6 +119,7 @@ func New(cfg config.Config, logger zerolog.Logger) (*Broker, error) {
 	}
 	b.local.seen = map[string]bool{}
 	b.metrics = newMetrics()
+	b.groups = newGroupManager(b)
 	return b, nil
 }
 
@@ -196,9 +208,10 @@ func (b *Broker) Start() error {
 		b.coord.Close()
 		return fail(fmt.Errorf("%w: no view of the cluster from ZooKeeper within 10s (zookeeper.connect=%s)", ErrConfig, b.cfg.ZookeeperConnect))
 	}
-	b.wg.Add(2)
+	b.wg.Add(3)
 	go b.acceptLoop()
 	go b.retentionLoop()
+	go func() { defer b.wg.Done(); b.groups.tickLoop(b.stop) }()
 	b.log.Info().Str("listener", b.ln.Addr().String()).Str("advertised", net.JoinHostPort(b.host, strconv.Itoa(int(b.port)))).
 		Str("cluster_id", b.clusterID).Strs("accepted_unused_keys", b.cfg.ExtraKeys()).Msg("brokerd started")
 	return nil
@@ -386,7 +399,14 @@ func (c *conn) serve() {
 
 // handle decodes one request and returns the encoded response frame
 // (empty for no reply). An error closes the connection.
-func (c *conn) handle(frame, out []byte) ([]byte, error) {
+func (c *conn) handle(frame, out []byte) (encoded []byte, err error) {
+	defer func() {
+		// A handler bug must cost one connection, not the broker.
+		if p := recover(); p != nil {
+			c.log.Error().Interface("panic", p).Bytes("stack", debug.Stack()).Msg("handler panicked; closing the connection")
+			encoded, err = nil, fmt.Errorf("broker: internal error handling a request: %v", p)
+		}
+	}()
 	h, body, err := kafka.ParseRequestHeader(frame)
 	if err != nil {
 		return nil, err

@@ -24,8 +24,13 @@ type localState struct {
 }
 
 // applyView runs on the coordinator goroutine before the view is
-// published.
+// published: the partition logs, then the group coordinator.
 func (b *Broker) applyView(v coord.View) {
+	b.applyLogs(v)
+	b.groups.applyView(v)
+}
+
+func (b *Broker) applyLogs(v coord.View) {
 	b.local.mu.Lock()
 	defer b.local.mu.Unlock()
 	for name, t := range v.Topics {

@@ -57,6 +57,10 @@ type Config struct {
 	MinInsyncReplicas        int      // min.insync.replicas, default 1
 	MetricsPort              int      // metrics.port (brokerd's Prometheus port), default 9404; -1 = off
 
+	GroupInitialRebalanceDelayMs int64 // group.initial.rebalance.delay.ms, default 3000
+	GroupMinSessionTimeoutMs     int64 // group.min.session.timeout.ms, default 6000
+	GroupMaxSessionTimeoutMs     int64 // group.max.session.timeout.ms, default 1800000
+
 	Extra []KV // other keys, file order
 }
 
@@ -87,6 +91,10 @@ func Default() Config {
 		SocketRequestMaxBytes:    104857600,
 		MinInsyncReplicas:        1,
 		MetricsPort:              9404,
+
+		GroupInitialRebalanceDelayMs: 3000,
+		GroupMinSessionTimeoutMs:     6000,
+		GroupMaxSessionTimeoutMs:     1800000,
 	}
 }
 
@@ -256,6 +264,19 @@ func Parse(path, text string) (Config, error) {
 		case "min.insync.replicas":
 			if c.MinInsyncReplicas, err = atoiMin(v, 1); err != nil {
 				return c, bad(k, v, err.Error())
+			}
+		case "group.initial.rebalance.delay.ms", "group.min.session.timeout.ms", "group.max.session.timeout.ms":
+			n, e := strconv.ParseInt(v, 10, 64)
+			if e != nil || n < 0 {
+				return c, bad(k, v, "want milliseconds >= 0")
+			}
+			switch k {
+			case "group.initial.rebalance.delay.ms":
+				c.GroupInitialRebalanceDelayMs = n
+			case "group.min.session.timeout.ms":
+				c.GroupMinSessionTimeoutMs = n
+			default:
+				c.GroupMaxSessionTimeoutMs = n
 			}
 		case "metrics.port":
 			n, e := strconv.Atoi(v)

@@ -15,7 +15,7 @@ func cfg() Config {
 
 func join(id, newID string) JoinRequest {
 	return JoinRequest{MemberID: id, NewMemberID: newID, ClientID: "c", ProtocolType: "consumer",
-		Protocols: []Protocol{{Name: "range", Metadata: []byte("m-" + newID)}, {Name: "roundrobin"}},
+		Protocols:      []Protocol{{Name: "range", Metadata: []byte("m-" + newID)}, {Name: "roundrobin"}},
 		SessionTimeout: 10 * time.Second, RebalanceTimeout: 30 * time.Second, RequireKnownMemberID: true}
 }
 

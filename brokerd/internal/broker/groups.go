@@ -1,0 +1,296 @@
+package broker
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"mqstack/brokerd/internal/coord"
+	"mqstack/brokerd/internal/group"
+	"mqstack/proto/kafka"
+	"mqstack/storage/checkpoint"
+	"mqstack/storage/segment"
+)
+
+// groupManager is the group coordinator: the groups whose
+// __consumer_offsets partition this broker leads, and their committed
+// offsets. One mutex guards it (a leaf lock); the group state machines are
+// pure, and their delayed answers are delivered after the lock is
+// released.
+type groupManager struct {
+	b      *Broker
+	cfg    group.Config
+	mu     sync.Mutex
+	groups map[string]*group.Group
+	// offsets by group, then topic-partition.
+	offsets map[string]map[checkpoint.TopicPartition]group.OffsetValue
+	loaded  map[int32]bool // offsets partitions led and loaded
+}
+
+type joinWaiter chan *group.JoinResult
+type syncWaiter chan *group.SyncResult
+
+func newGroupManager(b *Broker) *groupManager {
+	return &groupManager{b: b, groups: map[string]*group.Group{},
+		offsets: map[string]map[checkpoint.TopicPartition]group.OffsetValue{}, loaded: map[int32]bool{},
+		cfg: group.Config{InitialRebalanceDelay: time.Duration(b.cfg.GroupInitialRebalanceDelayMs) * time.Millisecond,
+			MinSessionTimeout: time.Duration(b.cfg.GroupMinSessionTimeoutMs) * time.Millisecond,
+			MaxSessionTimeout: time.Duration(b.cfg.GroupMaxSessionTimeoutMs) * time.Millisecond}}
+}
+
+func deliver(rs []group.Reply) {
+	for _, r := range rs {
+		switch w := r.Waiter.(type) {
+		case joinWaiter:
+			if r.Join != nil {
+				w <- r.Join
+			}
+		case syncWaiter:
+			if r.Sync != nil {
+				w <- r.Sync
+			}
+		}
+	}
+}
+
+func (m *groupManager) partitionFor(g string) int32 {
+	return group.PartitionFor(g, m.b.cfg.OffsetsTopicPartitions)
+}
+
+// coordinatorCode says whether this broker coordinates the group now.
+func (m *groupManager) coordinatorCode(g string) int16 {
+	p := m.partitionFor(g)
+	if _, _, code := m.b.leaderLog(offsetsTopic, p); code != 0 {
+		return kerr.NotCoordinator.Code
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.loaded[p] {
+		return kerr.CoordinatorLoadInProgress.Code
+	}
+	return 0
+}
+
+// with runs fn on the group (created when create is set) under the lock
+// and delivers the replies it returns.
+func (m *groupManager) with(id string, create bool, fn func(g *group.Group) []group.Reply) bool {
+	m.mu.Lock()
+	g := m.groups[id]
+	if g == nil && create {
+		g = group.New(id, m.cfg)
+		m.groups[id] = g
+	}
+	if g == nil {
+		m.mu.Unlock()
+		return false
+	}
+	rs := fn(g)
+	m.mu.Unlock()
+	deliver(rs)
+	return true
+}
+
+// tickLoop drives session and rebalance timeouts.
+func (m *groupManager) tickLoop(stop <-chan struct{}) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			m.mu.Lock()
+			var rs []group.Reply
+			for _, g := range m.groups {
+				rs = append(rs, g.Kill()...)
+			}
+			m.mu.Unlock()
+			deliver(rs)
+			return
+		case now := <-t.C:
+			m.mu.Lock()
+			var rs []group.Reply
+			for _, g := range m.groups {
+				rs = append(rs, g.Tick(now)...)
+			}
+			m.mu.Unlock()
+			deliver(rs)
+		}
+	}
+}
+
+// applyView loads the offsets partitions this broker now leads and drops
+// the groups of those it no longer leads.
+func (m *groupManager) applyView(v coord.View) {
+	t := v.Topics[offsetsTopic]
+	led := map[int32]bool{}
+	if t != nil && !t.Deleting {
+		for p, part := range t.Partitions {
+			if part.State != nil && part.State.Leader == m.b.cfg.BrokerID {
+				led[p] = true
+			}
+		}
+	}
+	m.mu.Lock()
+	var rs []group.Reply
+	for p := range m.loaded {
+		if led[p] {
+			continue
+		}
+		delete(m.loaded, p)
+		for id, g := range m.groups {
+			if m.partitionFor(id) == p {
+				rs = append(rs, g.Kill()...)
+				delete(m.groups, id)
+				delete(m.offsets, id)
+			}
+		}
+	}
+	var toLoad []int32
+	for p := range led {
+		if !m.loaded[p] {
+			toLoad = append(toLoad, p)
+		}
+	}
+	m.mu.Unlock()
+	deliver(rs)
+	for _, p := range toLoad {
+		l, ok := m.b.dir.Log(checkpoint.TopicPartition{Topic: offsetsTopic, Partition: p})
+		if !ok {
+			continue
+		}
+		n, err := m.load(l)
+		if err != nil {
+			m.b.log.Error().Err(err).Int32("partition", p).Msg("loading committed offsets failed; the groups of this partition are unavailable")
+			continue
+		}
+		m.mu.Lock()
+		m.loaded[p] = true
+		m.mu.Unlock()
+		if n > 0 {
+			m.b.log.Info().Int32("partition", p).Int("offsets", n).Msg("loaded committed offsets")
+		}
+	}
+}
+
+// load replays a __consumer_offsets partition into the offsets cache.
+func (m *groupManager) load(l *segment.Log) (int, error) {
+	n := 0
+	for off := l.LogStartOffset(); off < l.LogEndOffset(); {
+		data, res, err := l.ReadBytes(off, 1<<20, l.LogEndOffset())
+		if err != nil {
+			return n, err
+		}
+		if len(data) == 0 {
+			break
+		}
+		for len(data) > 0 {
+			batch, size, err := kafka.DecodeBatch(data)
+			if err != nil {
+				return n, fmt.Errorf("__consumer_offsets at offset %d: %w", off, err)
+			}
+			data = data[size:]
+			if batch.Control() {
+				continue
+			}
+			for _, r := range batch.Records {
+				kind, key, err := group.DecodeKey(r.Key)
+				if err != nil || kind != group.KeyOffset {
+					continue
+				}
+				tp := checkpoint.TopicPartition{Topic: key.Topic, Partition: key.Partition}
+				m.mu.Lock()
+				if r.Value == nil {
+					delete(m.offsets[key.Group], tp)
+				} else if v, err := group.DecodeOffsetValue(r.Value); err == nil {
+					if m.offsets[key.Group] == nil {
+						m.offsets[key.Group] = map[checkpoint.TopicPartition]group.OffsetValue{}
+					}
+					m.offsets[key.Group][tp] = v
+					n++
+				}
+				if _, ok := m.groups[key.Group]; !ok {
+					m.groups[key.Group] = group.New(key.Group, m.cfg)
+				}
+				m.mu.Unlock()
+			}
+		}
+		off = res.NextOffset
+	}
+	return n, nil
+}
+
+// commit appends offset commit records to the group's partition and then
+// updates the cache.
+func (m *groupManager) commit(groupID string, values map[checkpoint.TopicPartition]group.OffsetValue) int16 {
+	if len(values) == 0 {
+		return 0
+	}
+	l, epoch, code := m.b.leaderLog(offsetsTopic, m.partitionFor(groupID))
+	if code != 0 {
+		return kerr.NotCoordinator.Code
+	}
+	now := time.Now().UnixMilli()
+	var recs []kafka.Record
+	i := int64(0)
+	for tp, v := range values {
+		recs = append(recs, kafka.Record{Offset: i, Timestamp: now,
+			Key:   group.EncodeOffsetKey(group.OffsetKey{Group: groupID, Topic: tp.Topic, Partition: tp.Partition}),
+			Value: group.EncodeOffsetValue(v)})
+		i++
+	}
+	batch, err := kafka.AppendBatch(nil, kafka.NewBatchOptions(), recs)
+	if err != nil {
+		return kerr.UnknownServerError.Code
+	}
+	res, err := l.Append(batch, segment.AppendOptions{AssignOffsets: true, LeaderEpoch: epoch})
+	if err != nil {
+		m.b.log.Error().Err(err).Str("group", groupID).Msg("writing committed offsets failed")
+		return kerr.UnknownServerError.Code
+	}
+	l.SetHighWatermark(res.LastOffset + 1)
+	m.mu.Lock()
+	if m.offsets[groupID] == nil {
+		m.offsets[groupID] = map[checkpoint.TopicPartition]group.OffsetValue{}
+	}
+	for tp, v := range values {
+		m.offsets[groupID][tp] = v
+	}
+	m.mu.Unlock()
+	return 0
+}
+
+// ensureOffsetsTopic creates __consumer_offsets on first use, as Kafka
+// does (offsets.topic.num.partitions, offsets.topic.replication.factor,
+// compacted).
+func (b *Broker) ensureOffsetsTopic() int16 {
+	v := b.view()
+	if t := v.Topics[offsetsTopic]; t != nil {
+		if topicReady(v, offsetsTopic) {
+			return 0
+		}
+		if _, ok := b.coord.WaitFor(5*time.Second, func(v coord.View) bool { return topicReady(v, offsetsTopic) }); ok {
+			return 0
+		}
+		return kerr.CoordinatorNotAvailable.Code
+	}
+	if int(b.cfg.OffsetsTopicRF) > len(v.Brokers) {
+		b.log.Warn().Int16("offsets.topic.replication.factor", b.cfg.OffsetsTopicRF).Int("live_brokers", len(v.Brokers)).
+			Msg("cannot create __consumer_offsets: fewer live brokers than offsets.topic.replication.factor")
+		return kerr.CoordinatorNotAvailable.Code
+	}
+	code, msg := b.createTopic(offsetsTopic, b.cfg.OffsetsTopicPartitions, b.cfg.OffsetsTopicRF, nil,
+		map[string]string{"cleanup.policy": "compact", "segment.bytes": "104857600"}, 10*time.Second)
+	if code == kerr.TopicAlreadyExists.Code {
+		// Another request or broker created it: wait for its leaders.
+		if _, ok := b.coord.WaitFor(5*time.Second, func(v coord.View) bool { return topicReady(v, offsetsTopic) }); ok {
+			return 0
+		}
+		return kerr.CoordinatorNotAvailable.Code
+	}
+	if code != 0 {
+		b.log.Warn().Str("reason", msg).Msg("creating __consumer_offsets failed")
+		return kerr.CoordinatorNotAvailable.Code
+	}
+	return 0
+}

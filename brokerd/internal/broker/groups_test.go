@@ -1,0 +1,161 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"mqstack/brokerd/internal/config"
+	"mqstack/brokerd/internal/group"
+)
+
+func groupConfig(c *config.Config) {
+	c.GroupInitialRebalanceDelayMs = 0
+	c.OffsetsTopicPartitions = 5
+}
+
+// assignments records what a group member was given.
+type assignments struct {
+	mu sync.Mutex
+	m  map[string][]int32
+}
+
+func (a *assignments) set(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.m = map[string][]int32{}
+	for t, ps := range m {
+		a.m[t] = append(a.m[t], ps...)
+	}
+}
+
+func (a *assignments) count(topic string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.m[topic])
+}
+
+// Two members split four partitions, consume everything and commit; a
+// later member resumes after the committed offsets; after a broker restart
+// the offsets are reloaded from __consumer_offsets.
+func TestConsumerGroupSplitCommitResume(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(t, dir)
+	groupConfig(&cfg)
+	b, err := New(cfg, zerolog.Nop())
+	require.NoError(t, err)
+	require.NoError(t, b.Start())
+	closed := false
+	defer func() {
+		if !closed {
+			_ = b.Close()
+		}
+	}()
+	ctx := ctxT(t)
+	adm := kadm.NewClient(newClient(t, b))
+	res, err := adm.CreateTopic(ctx, 4, 1, nil, "work")
+	require.NoError(t, err)
+	require.NoError(t, res.Err)
+	prod := newClient(t, b, kgo.DefaultProduceTopic("work"), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	for i := range 40 {
+		require.NoError(t, prod.ProduceSync(ctx, &kgo.Record{Value: []byte(fmt.Sprintf("r%d", i))}).FirstErr())
+	}
+
+	member := func(a *assignments) *kgo.Client {
+		return newClient(t, b, kgo.ConsumerGroup("grp"), kgo.ConsumeTopics("work"),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(),
+			// An eager balancer: OnPartitionsAssigned then gets the whole
+			// assignment (cooperative-sticky, kgo's default, passes only the
+			// partitions added).
+			kgo.Balancers(kgo.RoundRobinBalancer()),
+			kgo.OnPartitionsAssigned(a.set), kgo.HeartbeatInterval(200*time.Millisecond))
+	}
+	var a1, a2 assignments
+	c1 := member(&a1)
+	c2 := member(&a2)
+	seen := map[string]bool{}
+	var mu sync.Mutex
+	poll := func(c *kgo.Client) {
+		pctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		defer cancel()
+		fs := c.PollFetches(pctx)
+		mu.Lock()
+		for _, r := range fs.Records() {
+			seen[string(r.Value)] = true
+		}
+		mu.Unlock()
+	}
+	eventually(t, "both members consume their share", func() bool {
+		poll(c1)
+		poll(c2)
+		return a1.count("work") == 2 && a2.count("work") == 2 && len(seen) == 40
+	})
+	require.NoError(t, c1.CommitUncommittedOffsets(ctx))
+	require.NoError(t, c2.CommitUncommittedOffsets(ctx))
+
+	described, err := adm.DescribeGroups(ctx, "grp")
+	require.NoError(t, err)
+	require.Equal(t, "Stable", described["grp"].State)
+	require.Len(t, described["grp"].Members, 2)
+	listed, err := adm.ListGroups(ctx)
+	require.NoError(t, err)
+	require.Contains(t, listed.Groups(), "grp")
+	c1.Close()
+	c2.Close()
+
+	offs, err := adm.FetchOffsets(ctx, "grp")
+	require.NoError(t, err)
+	total := int64(0)
+	offs.Each(func(o kadm.OffsetResponse) { total += o.At })
+	require.Equal(t, int64(40), total)
+
+	// New records; a new member starts at the committed offsets.
+	for i := 40; i < 44; i++ {
+		require.NoError(t, prod.ProduceSync(ctx, &kgo.Record{Value: []byte(fmt.Sprintf("r%d", i))}).FirstErr())
+	}
+	var a3 assignments
+	c3 := member(&a3)
+	got := map[string]bool{}
+	eventually(t, "resume after the committed offsets", func() bool {
+		pctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		defer cancel()
+		for _, r := range c3.PollFetches(pctx).Records() {
+			got[string(r.Value)] = true
+		}
+		return len(got) >= 4
+	})
+	require.Equal(t, map[string]bool{"r40": true, "r41": true, "r42": true, "r43": true}, got)
+	c3.Close()
+
+	// The offsets are in __consumer_offsets in Kafka's format.
+	p := group.PartitionFor("grp", cfg.OffsetsTopicPartitions)
+	l, ok := b.dir.Log(tp(offsetsTopic, p))
+	require.True(t, ok)
+	require.Greater(t, l.LogEndOffset(), int64(0))
+
+	// Restart: the coordinator reloads the offsets from the log.
+	require.NoError(t, b.Close())
+	closed = true
+	b2, err := New(cfg, zerolog.Nop())
+	require.NoError(t, err)
+	require.NoError(t, b2.Start())
+	defer b2.Close()
+	adm2 := kadm.NewClient(newClient(t, b2))
+	var total2 int64
+	eventually(t, "offsets after restart", func() bool {
+		offs, err := adm2.FetchOffsets(ctx, "grp")
+		if err != nil {
+			return false
+		}
+		total2 = 0
+		offs.Each(func(o kadm.OffsetResponse) { total2 += o.At })
+		return total2 == 40 // c3 did not commit
+	})
+}
