@@ -7,6 +7,11 @@
 // /proc/<pid>/status), then the zkd/Apache ratios.
 //
 //	go run ./integration/cmd/zkbench -zkd bin/zkd
+//
+// With -ensemble 3 it compares a 3-server zkd ensemble with a 3-server
+// Apache ensemble instead (sessions spread over the servers) and measures
+// the leader failover: kill -9 of the leader to the first acknowledged
+// write on a survivor (see ensemble.go and docs/benchmarks.md).
 package main
 
 import (
@@ -48,6 +53,10 @@ type options struct {
 	only      string
 	markdown  string
 	rounds    int
+	// ensemble mode
+	ensemble        int
+	tickTime        time.Duration
+	failoverSession time.Duration
 }
 
 func main() {
@@ -63,6 +72,9 @@ func main() {
 	flag.StringVar(&o.only, "only", "", "run only this server: zkd or apache")
 	flag.StringVar(&o.markdown, "markdown", "", "also write the result table as Markdown to this file")
 	flag.IntVar(&o.rounds, "rounds", 3, "repeat the whole comparison, alternating which server goes first, and report medians (the machine may be shared)")
+	flag.IntVar(&o.ensemble, "ensemble", 0, "0: standalone servers; N (3 or 5): an N-server zkd ensemble against an N-server Apache ensemble, with a leader failover")
+	flag.DurationVar(&o.tickTime, "ticktime", 2*time.Second, "tickTime of the ensembles (-ensemble), the same for both")
+	flag.DurationVar(&o.failoverSession, "failover-session", 10*time.Second, "session timeout of the failover clients (-ensemble)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -110,6 +122,15 @@ func run(o options) error {
 	}
 	if o.rounds < 1 {
 		o.rounds = 1
+	}
+	if o.ensemble > 0 {
+		if o.ensemble < 3 || o.ensemble%2 == 0 {
+			return fmt.Errorf("%w: -ensemble %d: use an odd number of servers, at least 3 (a leader failover needs a surviving majority)", errUsage, o.ensemble)
+		}
+		if o.tickTime < time.Millisecond {
+			return fmt.Errorf("%w: -ticktime %v is below 1ms", errUsage, o.tickTime)
+		}
+		return runEnsemble(ctx, o, kinds)
 	}
 	all := map[string][]result{}
 	for round := 0; round < o.rounds; round++ {
