@@ -118,6 +118,9 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bo
 				st.Partitions = append(st.Partitions, sp)
 				continue
 			}
+			if data == nil {
+				data = []byte{} // size 0, never null: librdkafka rejects a null record set
+			}
 			sp.RecordBatches = data
 			b.metrics.bytesOut.Add(float64(len(data)))
 			total += len(data)

@@ -72,6 +72,8 @@ func Start() (*Server, error) {
 	}
 	cmd := exec.Command(bin, "start-foreground", cfg)
 	cmd.Stderr = logf
+	// zkd dies with the test binary even when a test panics.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
