@@ -7,7 +7,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 GO      ?= go
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test run stop bench fuzz lint interop clean
+.PHONY: all build test run stop bench chaos fuzz lint interop clean
 
 all: build
 
@@ -38,6 +38,18 @@ stop:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./proto/... ./storage/...
 	$(GO) run ./integration/cmd/zkbench -zkd bin/zkd
+	$(GO) run ./integration/cmd/zkbench -zkd bin/zkd -ensemble 3
+
+# Linearizability under faults: LIN_SCHEDULES randomized schedules (default
+# 200; make test runs 20) from seed LIN_FIRST_SEED, then a summary line.
+LIN_SCHEDULES ?= 200
+LIN_FIRST_SEED ?= 1
+chaos: build
+	@mkdir -p var
+	set -o pipefail; LIN_SCHEDULES=$(LIN_SCHEDULES) LIN_FIRST_SEED=$(LIN_FIRST_SEED) LIN_OUT=$(CURDIR)/var \
+	  $(GO) test -count=1 -timeout 3h -v -run '^TestEnsembleLinearizable$$' ./integration/ \
+	  | tee var/chaos.log | grep -E '^(linearizability:|--- |ok|FAIL|panic)|seed [0-9]+:'; \
+	  rc=$$?; echo "full output in var/chaos.log"; exit $$rc
 
 # Each fuzz target for FUZZTIME (default 20s).
 FUZZTIME ?= 20s
