@@ -70,6 +70,10 @@ var apis = []api{
 	apiVersionsAPI,
 	createTopicsAPI,
 	deleteTopicsAPI,
+	deleteRecordsAPI,
+	offsetForLeaderEpochAPI,
+	deleteGroupsAPI,
+	describeClusterAPI,
 }
 
 // Broker is one brokerd instance.

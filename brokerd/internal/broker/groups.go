@@ -260,6 +260,36 @@ func (m *groupManager) commit(groupID string, values map[checkpoint.TopicPartiti
 	return 0
 }
 
+// tombstone appends null-valued records for a group's offsets.
+func (m *groupManager) tombstone(groupID string, offsets map[checkpoint.TopicPartition]group.OffsetValue) int16 {
+	if len(offsets) == 0 {
+		return 0
+	}
+	l, epoch, code := m.b.leaderLog(offsetsTopic, m.partitionFor(groupID))
+	if code != 0 {
+		return kerr.NotCoordinator.Code
+	}
+	now := time.Now().UnixMilli()
+	var recs []kafka.Record
+	i := int64(0)
+	for tp := range offsets {
+		recs = append(recs, kafka.Record{Offset: i, Timestamp: now,
+			Key: group.EncodeOffsetKey(group.OffsetKey{Group: groupID, Topic: tp.Topic, Partition: tp.Partition})})
+		i++
+	}
+	batch, err := kafka.AppendBatch(nil, kafka.NewBatchOptions(), recs)
+	if err != nil {
+		return kerr.UnknownServerError.Code
+	}
+	res, err := l.Append(batch, segment.AppendOptions{AssignOffsets: true, LeaderEpoch: epoch})
+	if err != nil {
+		m.b.log.Error().Err(err).Str("group", groupID).Msg("writing offset tombstones failed")
+		return kerr.UnknownServerError.Code
+	}
+	l.SetHighWatermark(res.LastOffset + 1)
+	return 0
+}
+
 // ensureOffsetsTopic creates __consumer_offsets on first use, as Kafka
 // does (offsets.topic.num.partitions, offsets.topic.replication.factor,
 // compacted).

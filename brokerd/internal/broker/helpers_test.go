@@ -102,3 +102,7 @@ func ctxT(t *testing.T) context.Context {
 func tp(topic string, p int32) checkpoint.TopicPartition {
 	return checkpoint.TopicPartition{Topic: topic, Partition: p}
 }
+
+func contextTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, d)
+}

@@ -1,0 +1,84 @@
+package broker
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// DeleteRecords, OffsetForLeaderEpoch, DeleteGroups and DescribeCluster
+// through franz-go's admin client.
+func TestAdminAPIs(t *testing.T) {
+	b, _ := startBroker(t, groupConfig)
+	ctx := ctxT(t)
+	cl := newClient(t, b)
+	adm := kadm.NewClient(cl)
+	res, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"segment.bytes": kmsg.StringPtr("200")}, "adm")
+	require.NoError(t, err)
+	require.NoError(t, res.Err)
+	prod := newClient(t, b, kgo.DefaultProduceTopic("adm"))
+	for range 10 {
+		require.NoError(t, prod.ProduceSync(ctx, &kgo.Record{Value: []byte("0123456789")}).FirstErr())
+	}
+
+	// DeleteRecords moves the low watermark; earliest follows.
+	dr, err := adm.DeleteRecords(ctx, kadm.Offsets{"adm": {0: {Topic: "adm", Partition: 0, At: 6}}})
+	require.NoError(t, err)
+	require.NoError(t, dr.Error())
+	require.Equal(t, int64(6), dr["adm"][0].LowWatermark)
+	starts, err := adm.ListStartOffsets(ctx, "adm")
+	require.NoError(t, err)
+	require.Equal(t, int64(6), starts["adm"][0].Offset)
+	dr, err = adm.DeleteRecords(ctx, kadm.Offsets{"adm": {0: {Topic: "adm", Partition: 0, At: 99}}})
+	require.NoError(t, err)
+	require.ErrorIs(t, dr["adm"][0].Err, kerr.OffsetOutOfRange)
+
+	// OffsetForLeaderEpoch: epoch 0 ends at the log end offset.
+	ofe := kmsg.NewPtrOffsetForLeaderEpochRequest()
+	ofe.ReplicaID = -1
+	rt := kmsg.NewOffsetForLeaderEpochRequestTopic()
+	rt.Topic = "adm"
+	rp := kmsg.NewOffsetForLeaderEpochRequestTopicPartition()
+	rp.CurrentLeaderEpoch, rp.LeaderEpoch = 0, 0
+	rt.Partitions = []kmsg.OffsetForLeaderEpochRequestTopicPartition{rp}
+	ofe.Topics = []kmsg.OffsetForLeaderEpochRequestTopic{rt}
+	ofr, err := ofe.RequestWith(ctx, cl)
+	require.NoError(t, err)
+	p := ofr.Topics[0].Partitions[0]
+	require.Equal(t, int16(0), p.ErrorCode)
+	require.Equal(t, int32(0), p.LeaderEpoch)
+	require.Equal(t, int64(10), p.EndOffset)
+
+	// DescribeCluster.
+	dc, err := kmsg.NewPtrDescribeClusterRequest().RequestWith(ctx, cl)
+	require.NoError(t, err)
+	require.Equal(t, b.ClusterID(), dc.ClusterID)
+	require.Equal(t, int32(1), dc.ControllerID)
+	require.Len(t, dc.Brokers, 1)
+
+	// DeleteGroups: an active group cannot go; an empty one goes with its offsets.
+	cons := newClient(t, b, kgo.ConsumerGroup("dg"), kgo.ConsumeTopics("adm"), kgo.DisableAutoCommit(),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	eventually(t, "consume", func() bool {
+		pctx, cancel := contextTimeout(ctx, 200*time.Millisecond)
+		defer cancel()
+		return len(cons.PollFetches(pctx).Records()) > 0
+	})
+	require.NoError(t, cons.CommitUncommittedOffsets(ctx))
+	del, err := adm.DeleteGroups(ctx, "dg")
+	require.NoError(t, err)
+	require.ErrorIs(t, del["dg"].Err, kerr.NonEmptyGroup)
+	cons.Close()
+	del, err = adm.DeleteGroups(ctx, "dg", "never")
+	require.NoError(t, err)
+	require.NoError(t, del["dg"].Err)
+	require.ErrorIs(t, del["never"].Err, kerr.GroupIDNotFound)
+	offs, err := adm.FetchOffsets(ctx, "dg")
+	require.NoError(t, err)
+	require.Empty(t, offs.Offsets())
+}
