@@ -82,3 +82,45 @@ func TestAdminAPIs(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, offs.Offsets())
 }
+
+func TestCreatePartitionsAndDescribeConfigs(t *testing.T) {
+	bs, _ := startCluster(t, 2)
+	ctx := ctxT(t)
+	cl := newClient(t, bs[0])
+	adm := kadm.NewClient(cl)
+	res, err := adm.CreateTopic(ctx, 2, 1, map[string]*string{"retention.ms": kmsg.StringPtr("60000")}, "grow")
+	require.NoError(t, err)
+	require.NoError(t, res.Err)
+	cp, err := adm.CreatePartitions(ctx, 3, "grow")
+	require.NoError(t, err)
+	require.NoError(t, cp["grow"].Err)
+	td, err := adm.ListTopics(ctx, "grow")
+	require.NoError(t, err)
+	require.Len(t, td["grow"].Partitions, 5)
+	prod := newClient(t, bs[1], kgo.DefaultProduceTopic("grow"))
+	require.NoError(t, prod.ProduceSync(ctx, &kgo.Record{Value: []byte("p4"), Partition: 4}).FirstErr())
+	cp, err = adm.UpdatePartitions(ctx, 3, "grow")
+	require.NoError(t, err)
+	require.ErrorIs(t, cp["grow"].Err, kerr.InvalidPartitions)
+
+	rc, err := adm.DescribeTopicConfigs(ctx, "grow")
+	require.NoError(t, err)
+	cfgs := map[string]kadm.Config{}
+	for _, c := range rc[0].Configs {
+		cfgs[c.Key] = c
+	}
+	require.Equal(t, "60000", *cfgs["retention.ms"].Value)
+	require.Equal(t, kmsg.ConfigSourceDynamicTopicConfig, cfgs["retention.ms"].Source)
+	require.Equal(t, "delete", *cfgs["cleanup.policy"].Value)
+	require.Equal(t, kmsg.ConfigSourceDefaultConfig, cfgs["cleanup.policy"].Source)
+	bc, err := adm.DescribeBrokerConfigs(ctx, 1)
+	require.NoError(t, err)
+	require.NoError(t, bc[0].Err)
+	found := false
+	for _, c := range bc[0].Configs {
+		if c.Key == "broker.id" {
+			found = *c.Value == "1"
+		}
+	}
+	require.True(t, found)
+}

@@ -74,6 +74,8 @@ var apis = []api{
 	offsetForLeaderEpochAPI,
 	deleteGroupsAPI,
 	describeClusterAPI,
+	createPartitionsAPI,
+	describeConfigsAPI,
 }
 
 // Broker is one brokerd instance.

@@ -693,3 +693,24 @@ func NewClusterID() string { return NewUUID() }
 
 // IsTopicExists reports ErrTopicExists.
 func IsTopicExists(err error) bool { return errors.Is(err, ErrTopicExists) }
+
+// UpdateAssignment rewrites /brokers/topics/<t> with more partitions
+// (CreatePartitions), at the znode version read, so concurrent changes
+// are not lost.
+func (c *Coordinator) UpdateAssignment(name string, assignment map[int32][]int32) error {
+	p := c.p(kafkazk.TopicPath(name))
+	data, st, err := c.conn.Get(p)
+	if err != nil {
+		return fmt.Errorf("%w: read %s: %w", ErrZooKeeper, p, err)
+	}
+	old, err := kafkazk.DecodeTopicAssignment(name, data)
+	if err != nil {
+		return err
+	}
+	out := kafkazk.EncodeTopicAssignment(kafkazk.TopicAssignment{TopicID: old.TopicID, Partitions: assignment})
+	if _, err := c.conn.Set(p, out, st.Version); err != nil {
+		return fmt.Errorf("%w: update %s: %w", ErrZooKeeper, p, err)
+	}
+	c.Kick()
+	return nil
+}
