@@ -12,7 +12,10 @@ package broker
 // a partition led elsewhere NOT_LEADER_OR_FOLLOWER, one without a leader
 // LEADER_NOT_AVAILABLE; the leader epoch stamped is the state znode's;
 // a transactional produce TRANSACTIONAL_ID_AUTHORIZATION_FAILED
-// (transactions come in a later issue). With one replica acks=1
+// (transactions come in a later issue). Idempotent batches (producer id
+// and sequence set) go through idempotence.go: duplicates answered with
+// their original offset, gaps and stale epochs with Kafka's errors. With
+// one replica acks=1
 // and acks=-1 answer after the append (the high watermark moves to the
 // log end offset at once); acks=0 gets no response at all. The log is not
 // fsynced per request, as in Kafka (durability by replication and flush).
@@ -24,6 +27,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"mqstack/proto/kafka"
+	"mqstack/storage/checkpoint"
 	"mqstack/storage/segment"
 )
 
@@ -56,7 +60,30 @@ func handleProduce(b *Broker, c *conn, _ kafka.RequestHeader, r kmsg.Request) (k
 				st.Partitions = append(st.Partitions, sp)
 				continue
 			}
+			tp := checkpoint.TopicPartition{Topic: rt.Topic, Partition: rp.Partition}
+			h, herr := kafka.ParseHeader(rp.Records)
+			idempotent := herr == nil && h.ProducerID >= 0 && h.BaseSequence >= 0
+			if idempotent {
+				b.producers.mu.Lock()
+				dup, code := b.producers.check(tp, h)
+				if code != 0 || dup >= 0 {
+					b.producers.mu.Unlock()
+					sp.ErrorCode = code
+					if dup >= 0 {
+						sp.BaseOffset = dup
+						sp.LogStartOffset = l.LogStartOffset()
+					}
+					st.Partitions = append(st.Partitions, sp)
+					continue
+				}
+			}
 			res, err := l.Append(rp.Records, segment.AppendOptions{AssignOffsets: true, LeaderEpoch: epoch})
+			if idempotent {
+				if err == nil {
+					b.producers.record(tp, h, res.FirstOffset)
+				}
+				b.producers.mu.Unlock()
+			}
 			if err != nil {
 				sp.ErrorCode = produceErrorCode(err)
 				msg := err.Error()

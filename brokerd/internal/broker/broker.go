@@ -76,6 +76,7 @@ var apis = []api{
 	describeClusterAPI,
 	createPartitionsAPI,
 	describeConfigsAPI,
+	initProducerIDAPI,
 }
 
 // Broker is one brokerd instance.
@@ -87,14 +88,16 @@ type Broker struct {
 	handlers  map[int16]handler
 	clusterID string
 
-	ln      net.Listener
-	host    string // advertised host
-	port    int32  // advertised port
-	dir     *segment.LogDir
-	coord   *coord.Coordinator
-	local   localState
-	metrics *metrics
-	groups  *groupManager
+	ln        net.Listener
+	host      string // advertised host
+	port      int32  // advertised port
+	dir       *segment.LogDir
+	coord     *coord.Coordinator
+	local     localState
+	metrics   *metrics
+	groups    *groupManager
+	pids      producerIDs
+	producers producerStates
 	// metricsPort is the bound /metrics port, 0 when disabled.
 	metricsPort int
 	appended    *signal
@@ -124,6 +127,7 @@ func New(cfg config.Config, logger zerolog.Logger) (*Broker, error) {
 		b.handlers[a.key] = a.handle
 	}
 	b.local.seen = map[string]bool{}
+	b.pids.next, b.pids.end = 0, -1
 	b.metrics = newMetrics()
 	b.groups = newGroupManager(b)
 	return b, nil

@@ -65,6 +65,7 @@ func (b *Broker) applyLogs(v coord.View) {
 			if tp.Topic != name {
 				continue
 			}
+			b.producers.forget(tp)
 			if err := b.dir.DeleteLog(tp); err != nil {
 				b.log.Error().Err(err).Str("partition", tp.String()).Msg("deleting the log of a deleted topic failed")
 				continue

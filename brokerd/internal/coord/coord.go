@@ -16,6 +16,7 @@
 package coord
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -713,4 +714,43 @@ func (c *Coordinator) UpdateAssignment(name string, assignment map[int32][]int32
 	}
 	c.Kick()
 	return nil
+}
+
+// ProducerIDBlockSize is Kafka's block of producer ids per allocation.
+const ProducerIDBlockSize = 1000
+
+// AllocateProducerIDBlock reserves the next block of producer ids in
+// /latest_producer_id_block with a versioned set (Kafka's
+// ProducerIdManager), retrying when another broker raced it.
+func (c *Coordinator) AllocateProducerIDBlock() (start, end int64, err error) {
+	p := c.p(kafkazk.LatestProducerIDBlockPath)
+	for range 10 {
+		data, st, err := c.conn.Get(p)
+		if err != nil {
+			return 0, 0, fmt.Errorf("%w: read %s: %w", ErrZooKeeper, p, err)
+		}
+		next := int64(0)
+		if len(data) > 0 {
+			var blk kafkazk.ProducerIDBlock
+			if err := json.Unmarshal(data, &blk); err != nil {
+				return 0, 0, fmt.Errorf("%w: %s: %v", kafkazk.ErrPayload, p, err)
+			}
+			last, err := strconv.ParseInt(blk.BlockEnd, 10, 64)
+			if err != nil {
+				return 0, 0, fmt.Errorf("%w: %s: block_end %q", kafkazk.ErrPayload, p, blk.BlockEnd)
+			}
+			next = last + 1
+		}
+		blk := kafkazk.ProducerIDBlock{Version: 1, Broker: c.opts.BrokerID,
+			BlockStart: strconv.FormatInt(next, 10), BlockEnd: strconv.FormatInt(next+ProducerIDBlockSize-1, 10)}
+		out, _ := json.Marshal(blk)
+		if _, err := c.conn.Set(p, out, st.Version); err != nil {
+			if errors.Is(err, zk.ErrBadVersion) {
+				continue
+			}
+			return 0, 0, fmt.Errorf("%w: update %s: %w", ErrZooKeeper, p, err)
+		}
+		return next, next + ProducerIDBlockSize - 1, nil
+	}
+	return 0, 0, fmt.Errorf("%w: %s kept changing under 10 attempts", ErrZooKeeper, p)
 }
