@@ -54,6 +54,16 @@ func TestAdminAPIs(t *testing.T) {
 	require.Equal(t, int32(0), p.LeaderEpoch)
 	require.Equal(t, int64(10), p.EndOffset)
 
+	// DescribeLogDirs.
+	dirs, err := adm.DescribeBrokerLogDirs(ctx, 1, kadm.TopicsSet{"adm": {0: {}}})
+	require.NoError(t, err)
+	require.NoError(t, dirs.Error())
+	sized := false
+	dirs.Each(func(d kadm.DescribedLogDir) {
+		d.Topics.Each(func(p kadm.DescribedLogDirPartition) { sized = p.Size > 0 })
+	})
+	require.True(t, sized)
+
 	// DescribeCluster.
 	dc, err := kmsg.NewPtrDescribeClusterRequest().RequestWith(ctx, cl)
 	require.NoError(t, err)
@@ -70,10 +80,19 @@ func TestAdminAPIs(t *testing.T) {
 		return len(cons.PollFetches(pctx).Records()) > 0
 	})
 	require.NoError(t, cons.CommitUncommittedOffsets(ctx))
+	od, err := adm.DeleteOffsets(ctx, "dg", kadm.TopicsSet{"adm": {0: {}}})
+	require.NoError(t, err)
+	require.ErrorIs(t, od["adm"][0], kerr.GroupSubscribedToTopic)
 	del, err := adm.DeleteGroups(ctx, "dg")
 	require.NoError(t, err)
 	require.ErrorIs(t, del["dg"].Err, kerr.NonEmptyGroup)
 	cons.Close()
+	od, err = adm.DeleteOffsets(ctx, "dg", kadm.TopicsSet{"adm": {0: {}}})
+	require.NoError(t, err)
+	require.NoError(t, od["adm"][0])
+	offs0, err := adm.FetchOffsets(ctx, "dg")
+	require.NoError(t, err)
+	require.Empty(t, offs0.Offsets(), "OffsetDelete removed the commit")
 	del, err = adm.DeleteGroups(ctx, "dg", "never")
 	require.NoError(t, err)
 	require.NoError(t, del["dg"].Err)

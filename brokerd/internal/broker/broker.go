@@ -77,6 +77,8 @@ var apis = []api{
 	createPartitionsAPI,
 	describeConfigsAPI,
 	initProducerIDAPI,
+	describeLogDirsAPI,
+	offsetDeleteAPI,
 }
 
 // Broker is one brokerd instance.

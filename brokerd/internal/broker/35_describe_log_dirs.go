@@ -1,0 +1,65 @@
+package broker
+
+// DescribeLogDirs (key 35), versions 0-2.
+//
+// This broker's log dir (one in this version) with the size of each
+// partition log it holds, filtered by the topics asked for (all when the
+// list is null). OffsetLag is 0: there are no future (moving) replicas.
+
+import (
+	"path/filepath"
+	"sort"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"mqstack/proto/kafka"
+)
+
+var describeLogDirsAPI = api{key: 35, min: 0, max: 2, handle: handleDescribeLogDirs}
+
+func handleDescribeLogDirs(b *Broker, _ *conn, _ kafka.RequestHeader, r kmsg.Request) (kmsg.Response, error) {
+	req := r.(*kmsg.DescribeLogDirsRequest)
+	resp := kmsg.NewPtrDescribeLogDirsResponse()
+	dir := kmsg.NewDescribeLogDirsResponseDir()
+	dir.Dir, _ = filepath.Abs(b.cfg.LogDirs[0])
+	want := func(topic string, p int32) bool {
+		if req.Topics == nil {
+			return true
+		}
+		for _, t := range req.Topics {
+			if t.Topic == topic {
+				for _, q := range t.Partitions {
+					if q == p {
+						return true
+					}
+				}
+			}
+		}
+		return false
+	}
+	byTopic := map[string][]kmsg.DescribeLogDirsResponseDirTopicPartition{}
+	for _, tp := range b.dir.Partitions() {
+		if !want(tp.Topic, tp.Partition) {
+			continue
+		}
+		l, ok := b.dir.Log(tp)
+		if !ok {
+			continue
+		}
+		p := kmsg.NewDescribeLogDirsResponseDirTopicPartition()
+		p.Partition, p.Size = tp.Partition, l.Size()
+		byTopic[tp.Topic] = append(byTopic[tp.Topic], p)
+	}
+	names := make([]string, 0, len(byTopic))
+	for n := range byTopic {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		t := kmsg.NewDescribeLogDirsResponseDirTopic()
+		t.Topic, t.Partitions = n, byTopic[n]
+		dir.Topics = append(dir.Topics, t)
+	}
+	resp.Dirs = []kmsg.DescribeLogDirsResponseDir{dir}
+	return resp, nil
+}
