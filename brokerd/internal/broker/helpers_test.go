@@ -50,7 +50,7 @@ func (s *syncBuf) String() string {
 	return s.b.String()
 }
 
-func testConfig(t *testing.T, dir string) config.Config {
+func testConfig(t testing.TB, dir string) config.Config {
 	c := config.Default()
 	c.Path = "test.properties"
 	c.BrokerID = 1
