@@ -157,6 +157,10 @@ func (b *Broker) Start() error {
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w (check log.dirs in %s)", ErrLogDir, dirPath, err, b.cfg.Path)
 	}
+	if ok && b.cfg.BrokerID < 0 {
+		b.cfg.BrokerID = meta.BrokerID // a generated id kept in meta.properties
+		b.setLogger()
+	}
 	if ok && meta.BrokerID != b.cfg.BrokerID {
 		return fmt.Errorf("%w: %s/meta.properties has broker.id=%d but %s sets broker.id=%d; use the right log.dirs or broker.id",
 			ErrLogDir, dirPath, meta.BrokerID, b.cfg.Path, b.cfg.BrokerID)
@@ -206,7 +210,8 @@ func (b *Broker) Start() error {
 	}
 	b.coord, b.clusterID, err = coord.Start(coord.Options{Connect: b.cfg.ZookeeperConnect,
 		SessionTimeout: time.Duration(b.cfg.ZookeeperSessionTimeout) * time.Millisecond, BrokerID: b.cfg.BrokerID,
-		Info: info, Logger: b.base, OnView: b.applyView}, proposed)
+		Info: info, Logger: b.base, OnView: b.applyView, ReservedBrokerMaxID: b.cfg.ReservedBrokerMaxID,
+		OnBrokerID: func(id int32) { b.cfg.BrokerID = id; b.setLogger() }}, proposed)
 	if err != nil {
 		return fail(fmt.Errorf("%w (%s)", err, b.cfg.Path))
 	}
@@ -228,6 +233,13 @@ func (b *Broker) Start() error {
 		Str("cluster_id", b.clusterID).Strs("accepted_unused_keys", b.cfg.ExtraKeys()).Msg("brokerd started")
 	return nil
 }
+
+func (b *Broker) setLogger() {
+	b.log = b.base.With().Str("component", "broker").Int32("broker_id", b.cfg.BrokerID).Logger()
+}
+
+// BrokerID is this broker's id (generated at Start when broker.id=-1).
+func (b *Broker) BrokerID() int32 { return b.cfg.BrokerID }
 
 // MetricsPort is the bound /metrics port, 0 when disabled.
 func (b *Broker) MetricsPort() int { return b.metricsPort }

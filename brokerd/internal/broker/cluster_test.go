@@ -240,3 +240,28 @@ func TestStaleControllerIsFenced(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int32(6), st.ControllerEpoch)
 }
+
+// broker.id=-1: ids generated from /brokers/seqid above
+// reserved.broker.max.id, kept in meta.properties across a restart.
+func TestGeneratedBrokerIDs(t *testing.T) {
+	connect := zkServer.Connect(t.Name())
+	dir := t.TempDir()
+	gen := func(c *config.Config) { c.BrokerID = -1; c.ZookeeperConnect = connect }
+	b1, _ := startBroker(t, func(c *config.Config) { gen(c); c.LogDirs = []string{dir} })
+	b2, _ := startBroker(t, gen)
+	require.Equal(t, int32(1001), b1.BrokerID())
+	require.Equal(t, int32(1002), b2.BrokerID())
+	zc, chroot := zkConn(t, connect)
+	ids, _, err := zc.Children(chroot + kafkazk.BrokerIDsPath)
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{"1001", "1002"}, ids)
+
+	require.NoError(t, b1.Close())
+	cfg := testConfig(t, dir)
+	gen(&cfg)
+	again, err := New(cfg, zerolog.Nop())
+	require.NoError(t, err)
+	require.NoError(t, again.Start())
+	defer again.Close()
+	require.Equal(t, int32(1001), again.BrokerID(), "the id comes back from meta.properties")
+}

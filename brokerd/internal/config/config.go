@@ -34,7 +34,7 @@ func (l Listener) String() string {
 type Config struct {
 	Path string // the file it was read from, for messages
 
-	BrokerID                 int32      // broker.id, required (>= 0; generated ids are not supported yet)
+	BrokerID                 int32      // broker.id, default -1 = generated from /brokers/seqid (or meta.properties)
 	Listeners                []Listener // listeners, default PLAINTEXT://:9092
 	AdvertisedListeners      []Listener // advertised.listeners, default listeners (host = os.Hostname when empty)
 	SecurityProtocolMap      map[string]string
@@ -56,6 +56,9 @@ type Config struct {
 	SocketRequestMaxBytes    int32    // socket.request.max.bytes, default 104857600
 	MinInsyncReplicas        int      // min.insync.replicas, default 1
 	MetricsPort              int      // metrics.port (brokerd's Prometheus port), default 9404; -1 = off
+
+	ReservedBrokerMaxID      int32 // reserved.broker.max.id, default 1000
+	BrokerIDGenerationEnable bool  // broker.id.generation.enable, default true
 
 	GroupInitialRebalanceDelayMs int64 // group.initial.rebalance.delay.ms, default 3000
 	GroupMinSessionTimeoutMs     int64 // group.min.session.timeout.ms, default 6000
@@ -91,6 +94,9 @@ func Default() Config {
 		SocketRequestMaxBytes:    104857600,
 		MinInsyncReplicas:        1,
 		MetricsPort:              9404,
+
+		ReservedBrokerMaxID:      1000,
+		BrokerIDGenerationEnable: true,
 
 		GroupInitialRebalanceDelayMs: 3000,
 		GroupMinSessionTimeoutMs:     6000,
@@ -157,7 +163,7 @@ func Parse(path, text string) (Config, error) {
 		case "broker.id":
 			var n int64
 			if n, err = strconv.ParseInt(v, 10, 32); err != nil || n < -1 {
-				return c, bad(k, v, "want an integer >= 0")
+				return c, bad(k, v, "want an integer >= 0, or -1 for a generated id")
 			}
 			c.BrokerID = int32(n)
 		case "listeners":
@@ -265,6 +271,16 @@ func Parse(path, text string) (Config, error) {
 			if c.MinInsyncReplicas, err = atoiMin(v, 1); err != nil {
 				return c, bad(k, v, err.Error())
 			}
+		case "reserved.broker.max.id":
+			n, e := strconv.ParseInt(v, 10, 32)
+			if e != nil || n < 0 {
+				return c, bad(k, v, "want an integer >= 0")
+			}
+			c.ReservedBrokerMaxID = int32(n)
+		case "broker.id.generation.enable":
+			if c.BrokerIDGenerationEnable, err = parseBool(v); err != nil {
+				return c, bad(k, v, err.Error())
+			}
 		case "group.initial.rebalance.delay.ms", "group.min.session.timeout.ms", "group.max.session.timeout.ms":
 			n, e := strconv.ParseInt(v, 10, 64)
 			if e != nil || n < 0 {
@@ -334,8 +350,11 @@ func Parse(path, text string) (Config, error) {
 
 // Validate checks the cross-key rules and the classic mistakes.
 func (c Config) Validate() error {
-	if c.BrokerID < 0 {
-		return fmt.Errorf("%w: %s: broker.id is not set: give each broker a unique broker.id >= 0 (generated broker ids are not supported)", ErrConfig, c.Path)
+	if c.BrokerID < 0 && !c.BrokerIDGenerationEnable {
+		return fmt.Errorf("%w: %s: broker.id is not set and broker.id.generation.enable=false: give each broker a unique broker.id >= 0", ErrConfig, c.Path)
+	}
+	if c.BrokerID > c.ReservedBrokerMaxID {
+		return fmt.Errorf("%w: %s: broker.id=%d is above reserved.broker.max.id=%d, where generated ids start; lower broker.id or raise reserved.broker.max.id", ErrConfig, c.Path, c.BrokerID, c.ReservedBrokerMaxID)
 	}
 	if strings.TrimSpace(c.ZookeeperConnect) == "" {
 		return fmt.Errorf("%w: %s: zookeeper.connect is not set: add zookeeper.connect=host:2181[,host:2181...][/chroot]", ErrConfig, c.Path)

@@ -67,16 +67,17 @@ func TestRetentionPrecedence(t *testing.T) {
 func TestErrorsNameKeyAndFile(t *testing.T) {
 	base := "broker.id=0\nzookeeper.connect=zk:2181\n"
 	cases := map[string]struct{ text, want string }{
-		"advertise any":    {base + "listeners=PLAINTEXT://0.0.0.0:9092\n", "cannot advertise the non-routable meta-address 0.0.0.0"},
-		"advertise any v2": {base + "advertised.listeners=PLAINTEXT://0.0.0.0:9092\n", "advertised.listeners"},
-		"no broker id":     {"zookeeper.connect=zk:2181\n", "broker.id is not set"},
-		"no zookeeper":     {"broker.id=1\n", "zookeeper.connect is not set"},
-		"bad number":       {base + "num.partitions=zero\n", "num.partitions=\"zero\""},
-		"bad bool":         {base + "delete.topic.enable=yes\n", "delete.topic.enable"},
-		"bad listener":     {base + "listeners=localhost:9092\n", "listeners="},
-		"ssl listener":     {base + "listeners=SSL://:9093\n", "only PLAINTEXT is served"},
-		"unmapped name":    {base + "listeners=INTERNAL://:9093\n", "listener.security.protocol.map"},
-		"segment bytes":    {base + "log.segment.bytes=10\n", "log.segment.bytes"},
+		"advertise any":     {base + "listeners=PLAINTEXT://0.0.0.0:9092\n", "cannot advertise the non-routable meta-address 0.0.0.0"},
+		"advertise any v2":  {base + "advertised.listeners=PLAINTEXT://0.0.0.0:9092\n", "advertised.listeners"},
+		"no broker id":      {"zookeeper.connect=zk:2181\nbroker.id.generation.enable=false\n", "broker.id is not set"},
+		"id above reserved": {"zookeeper.connect=zk:2181\nbroker.id=1001\n", "reserved.broker.max.id=1000"},
+		"no zookeeper":      {"broker.id=1\n", "zookeeper.connect is not set"},
+		"bad number":        {base + "num.partitions=zero\n", "num.partitions=\"zero\""},
+		"bad bool":          {base + "delete.topic.enable=yes\n", "delete.topic.enable"},
+		"bad listener":      {base + "listeners=localhost:9092\n", "listeners="},
+		"ssl listener":      {base + "listeners=SSL://:9093\n", "only PLAINTEXT is served"},
+		"unmapped name":     {base + "listeners=INTERNAL://:9093\n", "listener.security.protocol.map"},
+		"segment bytes":     {base + "log.segment.bytes=10\n", "log.segment.bytes"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -51,7 +51,12 @@ type Options struct {
 	SessionTimeout time.Duration
 	BrokerID       int32
 	Info           kafkazk.BrokerInfo // this broker's registration
-	Logger         zerolog.Logger
+	// BrokerID < 0: generate one from /brokers/seqid's version +
+	// ReservedBrokerMaxID (Kafka's broker.id generation), reported through
+	// OnBrokerID before any View is built.
+	ReservedBrokerMaxID int32
+	OnBrokerID          func(int32)
+	Logger              zerolog.Logger
 	// OnView is called from the coordinator goroutine after every pass.
 	OnView func(View)
 }
@@ -204,6 +209,17 @@ func (c *Coordinator) setup(proposed string) (string, error) {
 	}
 	if err := c.ensurePath(c.p("/cluster")); err != nil {
 		return "", err
+	}
+	if c.opts.BrokerID < 0 {
+		st, err := c.conn.Set(c.p(kafkazk.BrokerSeqIDPath), nil, -1)
+		if err != nil {
+			return "", fmt.Errorf("%w: generate a broker id with %s: %w", ErrZooKeeper, c.p(kafkazk.BrokerSeqIDPath), err)
+		}
+		c.opts.BrokerID = st.Version + c.opts.ReservedBrokerMaxID
+		c.log.Info().Int32("broker_id", c.opts.BrokerID).Msg("generated broker id")
+		if c.opts.OnBrokerID != nil {
+			c.opts.OnBrokerID(c.opts.BrokerID)
+		}
 	}
 	var cid string
 	data, _, err := c.conn.Get(c.p(kafkazk.ClusterIDPath))
