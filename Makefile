@@ -3,7 +3,8 @@ SHELL   := /bin/bash
 MODULES := proto storage election zkd brokerd integration
 PKGS    := $(foreach m,$(MODULES),./$(m)/...)
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X main.version=$(VERSION)
+BUILT   := $(shell date -u '+%Y-%m-%d %H:%M UTC')
+LDFLAGS := -s -w -X mqstack/zkd/internal/server.revision=$(VERSION) -X "mqstack/zkd/internal/server.buildDate=$(BUILT)"
 GO      ?= go
 export CGO_ENABLED ?= 0
 

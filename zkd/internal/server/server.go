@@ -50,8 +50,16 @@ import (
 	"mqstack/zkd/internal/tree"
 )
 
-// Version is reported by srvr/stat/mntr and envi.
-const Version = "3.8.4-mqstack, built on 2026-11-21 00:00 UTC"
+// Build identity, set by the Makefile with -ldflags -X (git describe and the
+// UTC build time); a plain `go build` reports "dev" and "unknown".
+var (
+	revision  = "dev"
+	buildDate = "unknown"
+)
+
+// Version is reported by srvr/stat/mntr, envi and --version, in Apache's
+// form "<version>-<revision>, built on <date>".
+var Version = "3.8.4-mqstack-" + revision + ", built on " + buildDate
 
 // Sentinel errors.
 var (
