@@ -27,6 +27,10 @@ type groupManager struct {
 	// offsets by group, then topic-partition.
 	offsets map[string]map[checkpoint.TopicPartition]group.OffsetValue
 	loaded  map[int32]bool // offsets partitions led and loaded
+	// retention is offsets.retention.minutes; expired offsets are looked
+	// for every retentionCheck.
+	retention, retentionCheck time.Duration
+	lastExpiry                time.Time
 }
 
 type joinWaiter chan *group.JoinResult
@@ -35,6 +39,8 @@ type syncWaiter chan *group.SyncResult
 func newGroupManager(b *Broker) *groupManager {
 	return &groupManager{b: b, groups: map[string]*group.Group{},
 		offsets: map[string]map[checkpoint.TopicPartition]group.OffsetValue{}, loaded: map[int32]bool{},
+		retention:      time.Duration(b.cfg.OffsetsRetentionMinutes) * time.Minute,
+		retentionCheck: time.Duration(b.cfg.OffsetsRetentionCheckMs) * time.Millisecond,
 		cfg: group.Config{InitialRebalanceDelay: time.Duration(b.cfg.GroupInitialRebalanceDelayMs) * time.Millisecond,
 			MinSessionTimeout: time.Duration(b.cfg.GroupMinSessionTimeoutMs) * time.Millisecond,
 			MaxSessionTimeout: time.Duration(b.cfg.GroupMaxSessionTimeoutMs) * time.Millisecond}}
@@ -113,8 +119,13 @@ func (m *groupManager) tickLoop(stop <-chan struct{}) {
 			for _, g := range m.groups {
 				rs = append(rs, g.Tick(now)...)
 			}
+			check := m.retentionCheck
 			m.mu.Unlock()
 			deliver(rs)
+			if now.Sub(m.lastExpiry) >= check {
+				m.lastExpiry = now
+				m.expireOffsets(now)
+			}
 		}
 	}
 }
@@ -258,6 +269,41 @@ func (m *groupManager) commit(groupID string, values map[checkpoint.TopicPartiti
 	}
 	m.mu.Unlock()
 	return 0
+}
+
+// expireOffsets deletes (with tombstones) the offsets of groups without
+// members that were committed more than offsets.retention.minutes ago.
+// Kafka 2.8 counts a consumer group's retention from when it became
+// empty; here it is always the commit time (a first cut).
+func (m *groupManager) expireOffsets(now time.Time) {
+	expired := map[string]map[checkpoint.TopicPartition]group.OffsetValue{}
+	m.mu.Lock()
+	cutoff := now.Add(-m.retention).UnixMilli()
+	for id, offs := range m.offsets {
+		if g := m.groups[id]; g != nil && len(g.Members) > 0 {
+			continue
+		}
+		if !m.loaded[m.partitionFor(id)] {
+			continue
+		}
+		for tp, v := range offs {
+			if v.CommitTimestamp < cutoff {
+				if expired[id] == nil {
+					expired[id] = map[checkpoint.TopicPartition]group.OffsetValue{}
+				}
+				expired[id][tp] = v
+				delete(offs, tp)
+			}
+		}
+	}
+	m.mu.Unlock()
+	for id, offs := range expired {
+		if code := m.tombstone(id, offs); code != 0 {
+			m.b.log.Warn().Str("group", id).Int16("error_code", code).Msg("writing tombstones for expired offsets failed")
+			continue
+		}
+		m.b.log.Info().Str("group", id).Int("offsets", len(offs)).Msg("expired committed offsets (offsets.retention.minutes)")
+	}
 }
 
 // tombstone appends null-valued records for a group's offsets.

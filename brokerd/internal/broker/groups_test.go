@@ -159,3 +159,26 @@ func TestConsumerGroupSplitCommitResume(t *testing.T) {
 		return total2 == 40 // c3 did not commit
 	})
 }
+
+// Committed offsets of a group without members expire after
+// offsets.retention.minutes (shortened here through the manager).
+func TestOffsetsRetention(t *testing.T) {
+	b, _ := startBroker(t, groupConfig)
+	ctx := ctxT(t)
+	adm := kadm.NewClient(newClient(t, b))
+	res, err := adm.CreateTopic(ctx, 1, 1, nil, "ret")
+	require.NoError(t, err)
+	require.NoError(t, res.Err)
+	b.groups.mu.Lock()
+	b.groups.retention, b.groups.retentionCheck = 300*time.Millisecond, 100*time.Millisecond
+	b.groups.mu.Unlock()
+	_, err = adm.CommitOffsets(ctx, "standalone", kadm.Offsets{"ret": {0: {Topic: "ret", Partition: 0, At: 0, LeaderEpoch: -1}}})
+	require.NoError(t, err)
+	offs, err := adm.FetchOffsets(ctx, "standalone")
+	require.NoError(t, err)
+	require.Len(t, offs.Offsets()["ret"], 1)
+	eventually(t, "offsets expired", func() bool {
+		offs, err := adm.FetchOffsets(ctx, "standalone")
+		return err == nil && len(offs.Offsets()["ret"]) == 0
+	})
+}

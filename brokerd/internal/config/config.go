@@ -57,6 +57,8 @@ type Config struct {
 	MinInsyncReplicas        int      // min.insync.replicas, default 1
 	MetricsPort              int      // metrics.port (brokerd's Prometheus port), default 9404; -1 = off
 
+	OffsetsRetentionMinutes  int64 // offsets.retention.minutes, default 10080 (7 days)
+	OffsetsRetentionCheckMs  int64 // offsets.retention.check.interval.ms, default 600000
 	ReservedBrokerMaxID      int32 // reserved.broker.max.id, default 1000
 	BrokerIDGenerationEnable bool  // broker.id.generation.enable, default true
 
@@ -95,6 +97,8 @@ func Default() Config {
 		MinInsyncReplicas:        1,
 		MetricsPort:              9404,
 
+		OffsetsRetentionMinutes:  10080,
+		OffsetsRetentionCheckMs:  600000,
 		ReservedBrokerMaxID:      1000,
 		BrokerIDGenerationEnable: true,
 
@@ -270,6 +274,16 @@ func Parse(path, text string) (Config, error) {
 		case "min.insync.replicas":
 			if c.MinInsyncReplicas, err = atoiMin(v, 1); err != nil {
 				return c, bad(k, v, err.Error())
+			}
+		case "offsets.retention.minutes", "offsets.retention.check.interval.ms":
+			n, e := strconv.ParseInt(v, 10, 64)
+			if e != nil || n < 1 {
+				return c, bad(k, v, "want a positive integer")
+			}
+			if k == "offsets.retention.minutes" {
+				c.OffsetsRetentionMinutes = n
+			} else {
+				c.OffsetsRetentionCheckMs = n
 			}
 		case "reserved.broker.max.id":
 			n, e := strconv.ParseInt(v, 10, 32)
