@@ -19,6 +19,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -90,14 +91,16 @@ type Broker struct {
 	handlers  map[int16]handler
 	clusterID string
 
-	ln        net.Listener
-	host      string // advertised host
-	port      int32  // advertised port
-	dir       *segment.LogDir
-	coord     *coord.Coordinator
-	local     localState
-	metrics   *metrics
-	groups    *groupManager
+	ln      net.Listener
+	host    string // advertised host
+	port    int32  // advertised port
+	dir     *segment.LogDir
+	coord   *coord.Coordinator
+	local   localState
+	metrics *metrics
+	groups  *groupManager
+	// dirReady: the log dir is open and views may be applied.
+	dirReady  atomic.Bool
 	pids      producerIDs
 	producers producerStates
 	// metricsPort is the bound /metrics port, 0 when disabled.
@@ -165,16 +168,10 @@ func (b *Broker) Start() error {
 		return fmt.Errorf("%w: %s/meta.properties has broker.id=%d but %s sets broker.id=%d; use the right log.dirs or broker.id",
 			ErrLogDir, dirPath, meta.BrokerID, b.cfg.Path, b.cfg.BrokerID)
 	}
-	b.dir, err = segment.OpenDir(segment.DirOptions{FS: vfs.OS(), Path: dirPath, Logger: b.base,
-		Clock: func() int64 { return time.Now().UnixMilli() }, Config: b.segmentConfig})
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrLogDir, err)
-	}
 	l := b.cfg.Listeners[0]
 	addr := net.JoinHostPort(l.Host, strconv.Itoa(l.Port))
 	b.ln, err = net.Listen("tcp", addr)
 	if err != nil {
-		_ = b.dir.Close()
 		return fmt.Errorf("%w: listeners=%s in %s: %w (is another broker on that port?)", ErrListen, l, b.cfg.Path, err)
 	}
 	bound := b.ln.Addr().(*net.TCPAddr)
@@ -195,7 +192,12 @@ func (b *Broker) Start() error {
 	fail := func(err error) error {
 		_ = b.ln.Close()
 		b.metrics.close()
-		_ = b.dir.Close()
+		if b.coord != nil {
+			b.coord.Close()
+		}
+		if b.dir != nil {
+			_ = b.dir.Close()
+		}
 		return err
 	}
 	if b.cfg.MetricsPort >= 0 {
@@ -215,15 +217,29 @@ func (b *Broker) Start() error {
 	if err != nil {
 		return fail(fmt.Errorf("%w (%s)", err, b.cfg.Path))
 	}
+	// The logs are opened once the topic configs are known (a compacted
+	// topic such as __consumer_offsets must reopen compacted); until then
+	// views are not applied.
+	if _, ok := b.coord.WaitFor(10*time.Second, func(coord.View) bool { return true }); !ok {
+		return fail(fmt.Errorf("%w: no view of the cluster from ZooKeeper within 10s (zookeeper.connect=%s)", ErrConfig, b.cfg.ZookeeperConnect))
+	}
+	b.dir, err = segment.OpenDir(segment.DirOptions{FS: vfs.OS(), Path: dirPath, Logger: b.base,
+		Clock: func() int64 { return time.Now().UnixMilli() }, Config: b.segmentConfig})
+	if err != nil {
+		return fail(fmt.Errorf("%w: %w", ErrLogDir, err))
+	}
 	if !ok {
 		if err := checkpoint.WriteMeta(vfs.OS(), dirPath, checkpoint.Meta{Version: 0, BrokerID: b.cfg.BrokerID, ClusterID: b.clusterID}, time.Now().String()); err != nil {
-			b.coord.Close()
 			return fail(fmt.Errorf("%w: write %s: %w", ErrLogDir, filepath.Join(dirPath, "meta.properties"), err))
 		}
 	}
-	if _, ok := b.coord.WaitFor(10*time.Second, func(coord.View) bool { return true }); !ok {
-		b.coord.Close()
-		return fail(fmt.Errorf("%w: no view of the cluster from ZooKeeper within 10s (zookeeper.connect=%s)", ErrConfig, b.cfg.ZookeeperConnect))
+	_, applied := b.coord.View()
+	b.dirReady.Store(true)
+	b.coord.Kick()
+	select {
+	case <-applied:
+	case <-time.After(10 * time.Second):
+		return fail(fmt.Errorf("%w: ZooKeeper pass not completed within 10s (zookeeper.connect=%s)", ErrConfig, b.cfg.ZookeeperConnect))
 	}
 	b.wg.Add(3)
 	go b.acceptLoop()
@@ -338,6 +354,12 @@ func (b *Broker) retentionLoop() {
 					b.log.Warn().Err(err).Str("partition", tp.String()).Msg("retention failed")
 				} else if n > 0 {
 					b.log.Info().Int("segments", n).Str("partition", tp.String()).Msg("retention deleted segments")
+				}
+				// Compaction for cleanup.policy=compact (a no-op otherwise).
+				if res, err := l.Clean(now); err != nil {
+					b.log.Warn().Err(err).Str("partition", tp.String()).Msg("compaction failed")
+				} else if res.Segments > 0 {
+					b.log.Info().Str("partition", tp.String()).Int("segments", res.Segments).Int("records_removed", res.RecordsRemoved).Msg("compacted")
 				}
 			}
 		}

@@ -26,6 +26,9 @@ type localState struct {
 // applyView runs on the coordinator goroutine before the view is
 // published: the partition logs, then the group coordinator.
 func (b *Broker) applyView(v coord.View) {
+	if !b.dirReady.Load() {
+		return
+	}
 	b.applyLogs(v)
 	b.groups.applyView(v)
 }

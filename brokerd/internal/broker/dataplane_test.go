@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
 	"io"
@@ -8,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -208,4 +211,51 @@ func TestMetricsEndpoint(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(body), "kafka_server_brokertopicmetrics_messagesin_total 2")
 	require.Contains(t, string(body), `kafka_network_requestmetrics_requests_total{request="Produce"}`)
+}
+
+// A compacted topic is compacted by the retention loop, and stays compacted
+// after a restart (its log is reopened with the topic's config from
+// ZooKeeper).
+func TestCompactedTopicAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(t, dir)
+	cfg.LogRetentionCheckMs = 100
+	b, err := New(cfg, zerolog.Nop())
+	require.NoError(t, err)
+	require.NoError(t, b.Start())
+	ctx := ctxT(t)
+	adm := kadm.NewClient(newClient(t, b))
+	res, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"cleanup.policy": kmsg.StringPtr("compact"), "segment.bytes": kmsg.StringPtr("1024")}, "compacted")
+	require.NoError(t, err)
+	require.NoError(t, res.Err)
+	require.NoError(t, b.Close())
+
+	b, err = New(cfg, zerolog.Nop())
+	require.NoError(t, err)
+	require.NoError(t, b.Start())
+	defer b.Close()
+	prod := newClient(t, b, kgo.DefaultProduceTopic("compacted"))
+	for i := range 200 {
+		require.NoError(t, prod.ProduceSync(ctx, &kgo.Record{Key: []byte(fmt.Sprintf("k%d", i%5)), Value: []byte(fmt.Sprintf("v%03d", i))}).FirstErr())
+	}
+	l, ok := b.dir.Log(tp("compacted", 0))
+	require.True(t, ok)
+	before := l.Size()
+	eventually(t, "compaction", func() bool { return l.Size() < before/2 })
+	// The latest value of each key is still there.
+	cons := newClient(t, b, kgo.ConsumeTopics("compacted"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	last := map[string]string{}
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		fs := cons.PollFetches(pctx)
+		cancel()
+		if len(fs.Records()) == 0 {
+			break
+		}
+		for _, r := range fs.Records() {
+			last[string(r.Key)] = string(r.Value)
+		}
+	}
+	require.Equal(t, "v199", last["k4"])
+	require.Equal(t, "v195", last["k0"])
 }
