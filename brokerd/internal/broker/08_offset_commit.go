@@ -32,12 +32,12 @@ func handleOffsetCommit(b *Broker, _ *conn, h kafka.RequestHeader, r kmsg.Reques
 	resp := kmsg.NewPtrOffsetCommitResponse()
 	code := b.groups.coordinatorCode(req.Group)
 	if code == 0 {
-		gen, member := req.Generation, req.MemberID
+		gen, member, inst := req.Generation, req.MemberID, deref(req.InstanceID)
 		if h.APIVersion == 0 {
 			gen, member = -1, ""
 		}
 		b.groups.with(req.Group, true, func(g *group.Group) []group.Reply {
-			code = g.CommitAllowed(member, gen)
+			code = g.CommitAllowed(member, inst, gen)
 			return nil
 		})
 	}

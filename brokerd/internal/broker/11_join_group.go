@@ -7,11 +7,14 @@ package broker
 // the answer waits until the rebalance completes (every member rejoined,
 // or the rebalance timeout — the session timeout on v0 — passed, or
 // group.initial.rebalance.delay.ms for a new group). The leader's answer
-// lists every member's metadata for the chosen protocol. Static membership
-// (group.instance.id, v5+) is not implemented: such members are treated as
-// dynamic ones. Errors: NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS,
-// INVALID_GROUP_ID, INVALID_SESSION_TIMEOUT, INCONSISTENT_GROUP_PROTOCOL,
-// UNKNOWN_MEMBER_ID.
+// lists every member's metadata for the chosen protocol (and their
+// instance ids). Static members (group.instance.id, v5+, KIP-345) skip the
+// member id handshake; one that rejoins without its member id (restarted)
+// takes the place of its old id, without a rebalance of a Stable group
+// (Kafka 2.8); the old id is FENCED_INSTANCE_ID. Errors:
+// NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS, INVALID_GROUP_ID,
+// INVALID_SESSION_TIMEOUT, INCONSISTENT_GROUP_PROTOCOL, UNKNOWN_MEMBER_ID,
+// FENCED_INSTANCE_ID.
 
 import (
 	"net"
@@ -49,11 +52,20 @@ func handleJoinGroup(b *Broker, c *conn, h kafka.RequestHeader, r kmsg.Request) 
 	if h.APIVersion == 0 {
 		rebalance = req.SessionTimeoutMillis
 	}
-	jr := group.JoinRequest{MemberID: req.MemberID, NewMemberID: clientID + "-" + coord.NewUUID(),
+	// Kafka's member ids: <client id>-<uuid>, or <group.instance.id>-<uuid>
+	// for a static member.
+	prefix := clientID
+	if req.InstanceID != nil {
+		prefix = *req.InstanceID
+	}
+	jr := group.JoinRequest{MemberID: req.MemberID, NewMemberID: prefix + "-" + coord.NewUUID(),
 		ClientID: clientID, ClientHost: "/" + host, ProtocolType: req.ProtocolType,
 		SessionTimeout:       time.Duration(req.SessionTimeoutMillis) * time.Millisecond,
 		RebalanceTimeout:     time.Duration(rebalance) * time.Millisecond,
 		RequireKnownMemberID: h.APIVersion >= 4}
+	if req.InstanceID != nil {
+		jr.InstanceID = *req.InstanceID
+	}
 	for _, p := range req.Protocols {
 		jr.Protocols = append(jr.Protocols, group.Protocol{Name: p.Name, Metadata: p.Metadata})
 	}
@@ -81,6 +93,10 @@ func handleJoinGroup(b *Broker, c *conn, h kafka.RequestHeader, r kmsg.Request) 
 	for _, m := range res.Members {
 		jm := kmsg.NewJoinGroupResponseMember()
 		jm.MemberID, jm.ProtocolMetadata = m.ID, m.Metadata
+		if m.InstanceID != "" {
+			inst := m.InstanceID
+			jm.InstanceID = &inst
+		}
 		resp.Members = append(resp.Members, jm)
 	}
 	return resp, nil

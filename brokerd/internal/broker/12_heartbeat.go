@@ -26,7 +26,7 @@ func handleHeartbeat(b *Broker, _ *conn, _ kafka.RequestHeader, r kmsg.Request) 
 		return resp, nil
 	}
 	if !b.groups.with(req.Group, false, func(g *group.Group) []group.Reply {
-		resp.ErrorCode = g.Heartbeat(req.MemberID, req.Generation, time.Now())
+		resp.ErrorCode = g.Heartbeat(req.MemberID, deref(req.InstanceID), req.Generation, time.Now())
 		return nil
 	}) {
 		resp.ErrorCode = kerr.UnknownMemberID.Code

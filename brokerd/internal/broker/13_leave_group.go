@@ -3,7 +3,8 @@ package broker
 // LeaveGroup (key 13), versions 0-4.
 //
 // Removes the member (v0-v2) or the listed members (v3+, each with its own
-// error code) and starts a rebalance for the others.
+// error code; a static member may be named by its instance id alone) and
+// starts a rebalance for the others.
 
 import (
 	"time"
@@ -24,18 +25,18 @@ func handleLeaveGroup(b *Broker, _ *conn, h kafka.RequestHeader, r kmsg.Request)
 		resp.ErrorCode = code
 		return resp, nil
 	}
-	ids := []string{req.MemberID}
+	ids, insts := []string{req.MemberID}, []string{""}
 	if h.APIVersion >= 3 {
-		ids = ids[:0]
+		ids, insts = ids[:0], insts[:0]
 		for _, m := range req.Members {
-			ids = append(ids, m.MemberID)
+			ids, insts = append(ids, m.MemberID), append(insts, deref(m.InstanceID))
 		}
 	}
 	codes := make([]int16, len(ids))
 	if !b.groups.with(req.Group, false, func(g *group.Group) []group.Reply {
 		var all []group.Reply
 		for i, id := range ids {
-			code, rs := g.Leave(id, time.Now())
+			code, rs := g.Leave(id, insts[i], time.Now())
 			codes[i] = code
 			all = append(all, rs...)
 		}

@@ -36,7 +36,7 @@ func handleSyncGroup(b *Broker, _ *conn, _ kafka.RequestHeader, r kmsg.Request) 
 	var imm *group.SyncResult
 	if !b.groups.with(req.Group, false, func(g *group.Group) []group.Reply {
 		var rs []group.Reply
-		imm, rs = g.Sync(req.MemberID, req.Generation, assignments, w, time.Now())
+		imm, rs = g.Sync(req.MemberID, deref(req.InstanceID), req.Generation, assignments, w, time.Now())
 		return rs
 	}) {
 		resp.ErrorCode = kerr.UnknownMemberID.Code

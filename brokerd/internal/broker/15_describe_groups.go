@@ -37,6 +37,10 @@ func handleDescribeGroups(b *Broker, _ *conn, _ kafka.RequestHeader, r kmsg.Requ
 				m := g.Members[mid]
 				dm := kmsg.NewDescribeGroupsResponseGroupMember()
 				dm.MemberID, dm.ClientID, dm.ClientHost = m.ID, m.ClientID, m.ClientHost
+				if m.InstanceID != "" {
+					inst := m.InstanceID
+					dm.InstanceID = &inst
+				}
 				for _, p := range m.Protocols {
 					if p.Name == g.Protocol {
 						dm.ProtocolMetadata = p.Metadata

@@ -370,3 +370,10 @@ func (b *Broker) ensureOffsetsTopic() int16 {
 	}
 	return 0
 }
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -182,3 +182,64 @@ func TestOffsetsRetention(t *testing.T) {
 		return err == nil && len(offs.Offsets()["ret"]) == 0
 	})
 }
+
+// Static members (group.instance.id): a restarted member takes its place
+// back without a rebalance of the other member.
+func TestStaticMembershipWithFranzGo(t *testing.T) {
+	b, _ := startBroker(t, groupConfig)
+	ctx := ctxT(t)
+	adm := kadm.NewClient(newClient(t, b))
+	res, err := adm.CreateTopic(ctx, 4, 1, nil, "static")
+	require.NoError(t, err)
+	require.NoError(t, res.Err)
+	var assignsA, assignsB int
+	var mu sync.Mutex
+	member := func(inst string, counter *int, got *assignments) *kgo.Client {
+		return newClient(t, b, kgo.ConsumerGroup("sg"), kgo.ConsumeTopics("static"), kgo.InstanceID(inst),
+			kgo.Balancers(kgo.RoundRobinBalancer()), kgo.HeartbeatInterval(200*time.Millisecond),
+			kgo.SessionTimeout(10*time.Second),
+			kgo.OnPartitionsAssigned(func(ctx context.Context, c *kgo.Client, m map[string][]int32) {
+				mu.Lock()
+				*counter++
+				mu.Unlock()
+				got.set(ctx, c, m)
+			}))
+	}
+	var ga, gb, gb2 assignments
+	a := member("inst-a", &assignsA, &ga)
+	bc := member("inst-b", &assignsB, &gb)
+	poll := func(c *kgo.Client) {
+		pctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		defer cancel()
+		c.PollFetches(pctx)
+	}
+	eventually(t, "two static members split the partitions", func() bool {
+		poll(a)
+		poll(bc)
+		return ga.count("static") == 2 && gb.count("static") == 2
+	})
+	described, err := adm.DescribeGroups(ctx, "sg")
+	require.NoError(t, err)
+	insts := map[string]bool{}
+	for _, m := range described["sg"].Members {
+		require.NotNil(t, m.InstanceID)
+		insts[*m.InstanceID] = true
+	}
+	require.Equal(t, map[string]bool{"inst-a": true, "inst-b": true}, insts)
+	mu.Lock()
+	before := assignsA
+	mu.Unlock()
+
+	// b's process "restarts": static members do not send LeaveGroup.
+	bc.CloseAllowingRebalance()
+	var again int
+	b2 := member("inst-b", &again, &gb2)
+	eventually(t, "the restarted member gets its partitions back", func() bool {
+		poll(a)
+		poll(b2)
+		return gb2.count("static") == 2
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, before, assignsA, "the other member was not rebalanced")
+}

@@ -30,6 +30,7 @@ const (
 	ErrInvalidSessionTimeout     int16 = 26
 	ErrRebalanceInProgress       int16 = 27
 	ErrMemberIDRequired          int16 = 79
+	ErrFencedInstanceID          int16 = 82
 	ErrNonEmptyGroup             int16 = 68
 	ErrGroupIDNotFound           int16 = 69
 )
@@ -62,6 +63,7 @@ type Waiter any
 // Member is a group member.
 type Member struct {
 	ID               string
+	InstanceID       string // group.instance.id of a static member, "" for dynamic
 	ClientID         string
 	ClientHost       string
 	SessionTimeout   time.Duration
@@ -76,8 +78,9 @@ type Member struct {
 
 // MemberMetadata is what the leader's JoinGroup response lists.
 type MemberMetadata struct {
-	ID       string
-	Metadata []byte
+	ID         string
+	InstanceID string
+	Metadata   []byte
 }
 
 // JoinResult answers a JoinGroup.
@@ -110,6 +113,7 @@ type Reply struct {
 type JoinRequest struct {
 	MemberID         string
 	NewMemberID      string // the id to hand out when MemberID is empty
+	InstanceID       string // group.instance.id (v5+): a static member
 	ClientID         string
 	ClientHost       string
 	ProtocolType     string
@@ -140,6 +144,7 @@ type Group struct {
 
 	cfg          Config
 	order        []string             // member ids in join order
+	static       map[string]string    // group.instance.id -> member id
 	pending      map[string]time.Time // ids handed out, not joined yet: expiry
 	deadline     time.Time            // rebalance deadline
 	delayedUntil time.Time            // initial rebalance delay
@@ -147,7 +152,7 @@ type Group struct {
 
 // New returns an empty group.
 func New(id string, cfg Config) *Group {
-	return &Group{ID: id, cfg: cfg, Members: map[string]*Member{}, pending: map[string]time.Time{}}
+	return &Group{ID: id, cfg: cfg, Members: map[string]*Member{}, pending: map[string]time.Time{}, static: map[string]string{}}
 }
 
 // MemberIDs lists members in join order.
@@ -172,6 +177,21 @@ func (g *Group) Join(req JoinRequest, w Waiter, now time.Time) (imm *JoinResult,
 		return fail(ErrInconsistentGroupProtocol)
 	}
 	id := req.MemberID
+	if req.InstanceID != "" {
+		// Static membership (KIP-345).
+		old, known := g.static[req.InstanceID]
+		switch {
+		case known && id == "":
+			return g.replaceStatic(old, req, w, now)
+		case known && id != old:
+			return fail(ErrFencedInstanceID)
+		case !known && id == "":
+			// A new static member needs no member id handshake.
+			id = req.NewMemberID
+			g.static[req.InstanceID] = id
+			g.pending[id] = now.Add(req.SessionTimeout)
+		}
+	}
 	if id == "" {
 		if req.RequireKnownMemberID {
 			exp := now.Add(req.SessionTimeout)
@@ -192,7 +212,7 @@ func (g *Group) Join(req JoinRequest, w Waiter, now time.Time) (imm *JoinResult,
 		return &JoinResult{Generation: g.Generation, ProtocolType: g.ProtocolType, Protocol: g.Protocol, Leader: g.Leader, MemberID: id}, nil
 	}
 	if !known {
-		m = &Member{ID: id}
+		m = &Member{ID: id, InstanceID: req.InstanceID}
 		g.Members[id] = m
 		g.order = append(g.order, id)
 	}
@@ -218,12 +238,77 @@ func (g *Group) Join(req JoinRequest, w Waiter, now time.Time) (imm *JoinResult,
 	return nil, replies
 }
 
+// replaceStatic gives a static member that rejoined without its member id
+// (a restarted process) a new id in place of the old one. The old id's
+// waiting calls are answered FENCED_INSTANCE_ID. A Stable group whose
+// selected protocol stays the same does not rebalance (Kafka 2.8): the
+// member gets the current generation and, on SyncGroup, its assignment.
+func (g *Group) replaceStatic(old string, req JoinRequest, w Waiter, now time.Time) (*JoinResult, []Reply) {
+	m := g.Members[old]
+	var replies []Reply
+	if m.joinWaiter != nil {
+		replies = append(replies, Reply{Waiter: m.joinWaiter, Join: &JoinResult{Err: ErrFencedInstanceID, Generation: -1, MemberID: old}})
+		m.joinWaiter = nil
+	}
+	if m.syncWaiter != nil {
+		replies = append(replies, Reply{Waiter: m.syncWaiter, Sync: &SyncResult{Err: ErrFencedInstanceID}})
+		m.syncWaiter = nil
+	}
+	id := req.NewMemberID
+	delete(g.Members, old)
+	m.ID = id
+	g.Members[id] = m
+	for i, o := range g.order {
+		if o == old {
+			g.order[i] = id
+		}
+	}
+	wasLeader := g.Leader == old
+	if wasLeader {
+		g.Leader = id
+	}
+	g.static[req.InstanceID] = id
+	m.ClientID, m.ClientHost = req.ClientID, req.ClientHost
+	m.SessionTimeout, m.RebalanceTimeout = req.SessionTimeout, req.RebalanceTimeout
+	m.Protocols = req.Protocols
+	m.LastHeartbeat = now
+	// Kafka compares the protocol the group would select, not the metadata.
+	unchanged := g.selectProtocol() == g.Protocol
+	if g.State == Stable && unchanged {
+		// As Kafka 2.8: no rebalance, the current generation. A restarted
+		// leader is told the old leader id (its previous incarnation) and
+		// no member list, so it keeps the current plan (clients recognise
+		// their instance id in it, see KIP-814).
+		leader := g.Leader
+		if wasLeader {
+			leader = old
+		}
+		return &JoinResult{Generation: g.Generation, ProtocolType: g.ProtocolType, Protocol: g.Protocol, Leader: leader, MemberID: id}, replies
+	}
+	m.joinWaiter = w
+	if g.State != PreparingRebalance {
+		replies = append(replies, g.prepareRebalance(now)...)
+	}
+	return nil, append(replies, g.maybeComplete(now)...)
+}
+
+// fenced says whether instanceID belongs to another member id.
+func (g *Group) fenced(memberID, instanceID string) bool {
+	if instanceID == "" {
+		return false
+	}
+	cur, ok := g.static[instanceID]
+	return ok && cur != memberID
+}
+
 // Sync handles a SyncGroup.
-func (g *Group) Sync(memberID string, generation int32, assignments map[string][]byte, w Waiter, now time.Time) (*SyncResult, []Reply) {
+func (g *Group) Sync(memberID, instanceID string, generation int32, assignments map[string][]byte, w Waiter, now time.Time) (*SyncResult, []Reply) {
 	m, ok := g.Members[memberID]
 	switch {
 	case g.State == Dead:
 		return &SyncResult{Err: ErrCoordinatorNotAvailable}, nil
+	case g.fenced(memberID, instanceID):
+		return &SyncResult{Err: ErrFencedInstanceID}, nil
 	case !ok:
 		return &SyncResult{Err: ErrUnknownMemberID}, nil
 	case generation != g.Generation:
@@ -258,11 +343,13 @@ func (g *Group) Sync(memberID string, generation int32, assignments map[string][
 }
 
 // Heartbeat handles a Heartbeat and returns its error code.
-func (g *Group) Heartbeat(memberID string, generation int32, now time.Time) int16 {
+func (g *Group) Heartbeat(memberID, instanceID string, generation int32, now time.Time) int16 {
 	m, ok := g.Members[memberID]
 	switch {
 	case g.State == Dead:
 		return ErrCoordinatorNotAvailable
+	case g.fenced(memberID, instanceID):
+		return ErrFencedInstanceID
 	case !ok:
 		return ErrUnknownMemberID
 	case generation != g.Generation:
@@ -275,10 +362,21 @@ func (g *Group) Heartbeat(memberID string, generation int32, now time.Time) int1
 	return ErrNone
 }
 
-// Leave removes a member (LeaveGroup).
-func (g *Group) Leave(memberID string, now time.Time) (int16, []Reply) {
+// Leave removes a member (LeaveGroup); a static member may be named by
+// its instance id alone (member id "").
+func (g *Group) Leave(memberID, instanceID string, now time.Time) (int16, []Reply) {
 	if g.State == Dead {
 		return ErrCoordinatorNotAvailable, nil
+	}
+	if instanceID != "" {
+		cur, ok := g.static[instanceID]
+		switch {
+		case !ok:
+			return ErrUnknownMemberID, nil
+		case memberID != "" && memberID != cur:
+			return ErrFencedInstanceID, nil
+		}
+		memberID = cur
 	}
 	if _, ok := g.Members[memberID]; !ok {
 		if _, pend := g.pending[memberID]; pend {
@@ -293,9 +391,12 @@ func (g *Group) Leave(memberID string, now time.Time) (int16, []Reply) {
 // CommitAllowed checks an OffsetCommit's member and generation; a
 // generation < 0 with no member id is a standalone (simple) commit, allowed
 // while the group has no members.
-func (g *Group) CommitAllowed(memberID string, generation int32) int16 {
+func (g *Group) CommitAllowed(memberID, instanceID string, generation int32) int16 {
 	if g.State == Dead {
 		return ErrCoordinatorNotAvailable
+	}
+	if g.fenced(memberID, instanceID) {
+		return ErrFencedInstanceID
 	}
 	if generation < 0 && memberID == "" {
 		if len(g.Members) == 0 {
@@ -348,13 +449,16 @@ func (g *Group) Kill() []Reply {
 			replies = append(replies, Reply{Waiter: m.syncWaiter, Sync: &SyncResult{Err: ErrCoordinatorNotAvailable}})
 		}
 	}
-	g.State, g.Members, g.order = Dead, map[string]*Member{}, nil
+	g.State, g.Members, g.order, g.static = Dead, map[string]*Member{}, nil, map[string]string{}
 	return replies
 }
 
 func (g *Group) remove(id string, now time.Time) []Reply {
 	m := g.Members[id]
 	delete(g.Members, id)
+	if m.InstanceID != "" && g.static[m.InstanceID] == id {
+		delete(g.static, m.InstanceID)
+	}
 	g.order = slices.DeleteFunc(g.order, func(s string) bool { return s == id })
 	var replies []Reply
 	if m.joinWaiter != nil {
@@ -411,6 +515,9 @@ func (g *Group) maybeComplete(now time.Time) []Reply {
 	// Members that did not rejoin in time are removed.
 	for _, id := range g.MemberIDs() {
 		if m := g.Members[id]; m.joinWaiter == nil {
+			if m.InstanceID != "" && g.static[m.InstanceID] == id {
+				delete(g.static, m.InstanceID)
+			}
 			delete(g.Members, id)
 			g.order = slices.DeleteFunc(g.order, func(s string) bool { return s == id })
 		}
@@ -427,7 +534,7 @@ func (g *Group) maybeComplete(now time.Time) []Reply {
 	}
 	var all2 []MemberMetadata
 	for _, id := range g.order {
-		all2 = append(all2, MemberMetadata{ID: id, Metadata: g.Members[id].metadataFor(g.Protocol)})
+		all2 = append(all2, MemberMetadata{ID: id, InstanceID: g.Members[id].InstanceID, Metadata: g.Members[id].metadataFor(g.Protocol)})
 	}
 	for _, id := range g.order {
 		m := g.Members[id]

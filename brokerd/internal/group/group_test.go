@@ -42,7 +42,7 @@ func TestTwoMembersRebalance(t *testing.T) {
 	require.Equal(t, int32(1), r.Join.Generation)
 	require.Equal(t, "a", r.Join.Leader)
 	require.Equal(t, CompletingRebalance, g.State)
-	_, rs = g.Sync("a", 1, map[string][]byte{"a": []byte("all")}, "sa", t0)
+	_, rs = g.Sync("a", "", 1, map[string][]byte{"a": []byte("all")}, "sa", t0)
 	require.Equal(t, []byte("all"), byWaiter(rs)["sa"].Sync.Assignment)
 	require.Equal(t, Stable, g.State)
 
@@ -53,7 +53,7 @@ func TestTwoMembersRebalance(t *testing.T) {
 	require.Nil(t, imm)
 	require.Empty(t, rs)
 	require.Equal(t, PreparingRebalance, g.State)
-	require.Equal(t, ErrRebalanceInProgress, g.Heartbeat("a", 1, t0))
+	require.Equal(t, ErrRebalanceInProgress, g.Heartbeat("a", "", 1, t0))
 	_, rs = g.Join(join("a", "a"), "wa2", t0.Add(time.Second))
 	m := byWaiter(rs)
 	require.Equal(t, int32(2), m["wa2"].Join.Generation)
@@ -63,21 +63,21 @@ func TestTwoMembersRebalance(t *testing.T) {
 	require.Equal(t, "range", m["wb"].Join.Protocol)
 
 	// Follower syncs first and waits; the leader's sync answers both.
-	imm2, rs := g.Sync("b", 2, nil, "sb", t0)
+	imm2, rs := g.Sync("b", "", 2, nil, "sb", t0)
 	require.Nil(t, imm2)
 	require.Empty(t, rs)
-	_, rs = g.Sync("a", 2, map[string][]byte{"a": []byte("p0"), "b": []byte("p1")}, "sa2", t0)
+	_, rs = g.Sync("a", "", 2, map[string][]byte{"a": []byte("p0"), "b": []byte("p1")}, "sa2", t0)
 	m = byWaiter(rs)
 	require.Equal(t, []byte("p1"), m["sb"].Sync.Assignment)
 	require.Equal(t, []byte("p0"), m["sa2"].Sync.Assignment)
-	require.Equal(t, ErrNone, g.Heartbeat("b", 2, t0))
-	require.Equal(t, ErrIllegalGeneration, g.Heartbeat("b", 1, t0))
-	require.Equal(t, ErrUnknownMemberID, g.Heartbeat("zz", 2, t0))
-	require.Equal(t, ErrNone, g.CommitAllowed("a", 2))
-	require.Equal(t, ErrIllegalGeneration, g.CommitAllowed("", -1))
+	require.Equal(t, ErrNone, g.Heartbeat("b", "", 2, t0))
+	require.Equal(t, ErrIllegalGeneration, g.Heartbeat("b", "", 1, t0))
+	require.Equal(t, ErrUnknownMemberID, g.Heartbeat("zz", "", 2, t0))
+	require.Equal(t, ErrNone, g.CommitAllowed("a", "", 2))
+	require.Equal(t, ErrIllegalGeneration, g.CommitAllowed("", "", -1))
 
 	// b leaves: a rebalance with a alone.
-	code, _ := g.Leave("b", t0)
+	code, _ := g.Leave("b", "", t0)
 	require.Equal(t, ErrNone, code)
 	require.Equal(t, PreparingRebalance, g.State)
 	_, rs = g.Join(join("a", "a"), "wa3", t0)
@@ -90,14 +90,14 @@ func TestSessionExpiry(t *testing.T) {
 	g := New("g", cfg())
 	g.Join(join("", "a"), nil, t0)
 	g.Join(join("a", "a"), "wa", t0)
-	g.Sync("a", 1, map[string][]byte{"a": nil}, "sa", t0)
+	g.Sync("a", "", 1, map[string][]byte{"a": nil}, "sa", t0)
 	require.Empty(t, g.Tick(t0.Add(9*time.Second)))
 	require.Equal(t, Stable, g.State)
 	g.Tick(t0.Add(11 * time.Second))
 	require.Equal(t, Empty, g.State)
 	require.Empty(t, g.Members)
 	require.Equal(t, int32(2), g.Generation)
-	require.Equal(t, ErrNone, g.CommitAllowed("", -1))
+	require.Equal(t, ErrNone, g.CommitAllowed("", "", -1))
 }
 
 // A member that does not rejoin within the rebalance timeout is dropped.
@@ -105,7 +105,7 @@ func TestRebalanceTimeoutDropsSlowMember(t *testing.T) {
 	g := New("g", cfg())
 	g.Join(join("", "a"), nil, t0)
 	g.Join(join("a", "a"), "wa", t0)
-	g.Sync("a", 1, nil, "sa", t0)
+	g.Sync("a", "", 1, nil, "sa", t0)
 	g.Join(join("", "b"), nil, t0)
 	_, rs := g.Join(join("b", "b"), "wb", t0)
 	require.Empty(t, rs)
@@ -133,5 +133,48 @@ func TestJoinErrors(t *testing.T) {
 	rs := g.Kill()
 	require.Len(t, rs, 0) // a's join was already answered
 	require.Equal(t, Dead, g.State)
-	require.Equal(t, ErrCoordinatorNotAvailable, g.Heartbeat("a", 1, t0))
+	require.Equal(t, ErrCoordinatorNotAvailable, g.Heartbeat("a", "", 1, t0))
+}
+
+// Static membership: no member id handshake; a restarted static member
+// (same instance id, no member id) takes over without a rebalance when it
+// is not the leader; the old member id is fenced.
+func TestStaticMembership(t *testing.T) {
+	g := New("g", cfg())
+	static := func(id, newID, inst string) JoinRequest {
+		r := join(id, newID)
+		r.InstanceID = inst
+		r.Protocols = []Protocol{{Name: "range", Metadata: []byte("m-" + inst)}}
+		return r
+	}
+	imm, rs := g.Join(static("", "a1", "ia"), "wa", t0)
+	require.Nil(t, imm, "no MEMBER_ID_REQUIRED for a static member")
+	require.Equal(t, "a1", byWaiter(rs)["wa"].Join.MemberID)
+	g.Sync("a1", "ia", 1, map[string][]byte{"a1": []byte("A")}, "sa", t0)
+	_, rs = g.Join(static("", "b1", "ib"), "wb", t0)
+	require.Empty(t, rs)
+	_, rs = g.Join(static("a1", "x", "ia"), "wa2", t0)
+	require.Equal(t, int32(2), byWaiter(rs)["wa2"].Join.Generation)
+	g.Sync("b1", "ib", 2, nil, "sb", t0)
+	_, rs = g.Sync("a1", "ia", 2, map[string][]byte{"a1": []byte("A"), "b1": []byte("B")}, "sa2", t0)
+	require.Equal(t, []byte("B"), byWaiter(rs)["sb"].Sync.Assignment)
+	require.Equal(t, Stable, g.State)
+
+	// b restarts: new member id, same generation, no rebalance.
+	imm, _ = g.Join(static("", "b2", "ib"), "wb2", t0)
+	require.NotNil(t, imm)
+	require.Equal(t, "b2", imm.MemberID)
+	require.Equal(t, int32(2), imm.Generation)
+	require.Equal(t, Stable, g.State)
+	res, _ := g.Sync("b2", "ib", 2, nil, "sb2", t0)
+	require.Equal(t, []byte("B"), res.Assignment, "the assignment follows the instance")
+	// The old member id is fenced.
+	require.Equal(t, ErrFencedInstanceID, g.Heartbeat("b1", "ib", 2, t0))
+	require.Equal(t, ErrFencedInstanceID, g.CommitAllowed("b1", "ib", 2))
+	imm, _ = g.Join(static("b1", "z", "ib"), "w", t0)
+	require.Equal(t, ErrFencedInstanceID, imm.Err)
+	// Leaving by instance id alone.
+	code, _ := g.Leave("", "ib", t0)
+	require.Equal(t, ErrNone, code)
+	require.Equal(t, []string{"a1"}, g.MemberIDs())
 }
