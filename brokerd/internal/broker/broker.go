@@ -99,6 +99,7 @@ type Broker struct {
 	local   localState
 	metrics *metrics
 	groups  *groupManager
+	fs      vfs.FS // the log dir's file system: vfs.OS(), or a MemFS in tests
 	// dirReady: the log dir is open and views may be applied.
 	dirReady  atomic.Bool
 	pids      producerIDs
@@ -132,6 +133,7 @@ func New(cfg config.Config, logger zerolog.Logger) (*Broker, error) {
 		b.handlers[a.key] = a.handle
 	}
 	b.local.seen = map[string]bool{}
+	b.fs = vfs.OS()
 	b.pids.next, b.pids.end = 0, -1
 	b.metrics = newMetrics()
 	b.groups = newGroupManager(b)
@@ -156,7 +158,7 @@ func (b *Broker) segmentConfig(topic string) segment.Config {
 // Start opens the log dir, binds the first listener and serves.
 func (b *Broker) Start() error {
 	dirPath := b.cfg.LogDirs[0]
-	meta, ok, err := checkpoint.ReadMeta(vfs.OS(), dirPath)
+	meta, ok, err := checkpoint.ReadMeta(b.fs, dirPath)
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w (check log.dirs in %s)", ErrLogDir, dirPath, err, b.cfg.Path)
 	}
@@ -223,13 +225,13 @@ func (b *Broker) Start() error {
 	if _, ok := b.coord.WaitFor(10*time.Second, func(coord.View) bool { return true }); !ok {
 		return fail(fmt.Errorf("%w: no view of the cluster from ZooKeeper within 10s (zookeeper.connect=%s)", ErrConfig, b.cfg.ZookeeperConnect))
 	}
-	b.dir, err = segment.OpenDir(segment.DirOptions{FS: vfs.OS(), Path: dirPath, Logger: b.base,
+	b.dir, err = segment.OpenDir(segment.DirOptions{FS: b.fs, Path: dirPath, Logger: b.base,
 		Clock: func() int64 { return time.Now().UnixMilli() }, Config: b.segmentConfig})
 	if err != nil {
 		return fail(fmt.Errorf("%w: %w", ErrLogDir, err))
 	}
 	if !ok {
-		if err := checkpoint.WriteMeta(vfs.OS(), dirPath, checkpoint.Meta{Version: 0, BrokerID: b.cfg.BrokerID, ClusterID: b.clusterID}, time.Now().String()); err != nil {
+		if err := checkpoint.WriteMeta(b.fs, dirPath, checkpoint.Meta{Version: 0, BrokerID: b.cfg.BrokerID, ClusterID: b.clusterID}, time.Now().String()); err != nil {
 			return fail(fmt.Errorf("%w: write %s: %w", ErrLogDir, filepath.Join(dirPath, "meta.properties"), err))
 		}
 	}
