@@ -15,7 +15,7 @@ all: build
 build:
 	@mkdir -p bin
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/zkd ./zkd/cmd/zkd
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/brokerd ./brokerd/cmd/brokerd
+	$(GO) build -trimpath -ldflags '-s -w -X main.version=$(VERSION)' -o bin/brokerd ./brokerd/cmd/brokerd
 
 # Unit, in-process, integration and (when the tools are installed) interop tests.
 test: build
