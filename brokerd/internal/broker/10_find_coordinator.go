@@ -6,8 +6,8 @@ package broker
 // __consumer_offsets partition abs(javaHash(group)) % offsets.topic.num.partitions,
 // as in Kafka; the topic is created on first use. No leader yet is
 // COORDINATOR_NOT_AVAILABLE (the client retries). Transaction
-// coordinators (key type 1) are COORDINATOR_NOT_AVAILABLE until
-// transactions are implemented.
+// coordinators (key type 1) answer TRANSACTIONAL_ID_AUTHORIZATION_FAILED, a
+// non-retriable error, until transactions are implemented.
 
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -28,7 +28,7 @@ func handleFindCoordinator(b *Broker, _ *conn, _ kafka.RequestHeader, r kmsg.Req
 		return resp, nil
 	}
 	if req.CoordinatorType != 0 {
-		return fail(kerr.CoordinatorNotAvailable.Code, "transactions are not supported yet")
+		return fail(kerr.TransactionalIDAuthorizationFailed.Code, "brokerd does not support transactions yet")
 	}
 	if req.CoordinatorKey == "" {
 		return fail(kerr.InvalidRequest.Code, "empty group id")

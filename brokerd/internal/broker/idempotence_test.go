@@ -29,10 +29,20 @@ func TestIdempotentProduce(t *testing.T) {
 	txn := kmsg.NewPtrInitProducerIDRequest()
 	txn.TransactionalID = kmsg.StringPtr("tx")
 	// Sent to the broker directly: kgo would look for a transaction
-	// coordinator first, which FindCoordinator does not offer yet.
+	// coordinator first, which FindCoordinator refuses (below).
 	raw, err := cl.Broker(1).Request(ctx, txn)
 	require.NoError(t, err)
 	require.Equal(t, kerr.TransactionalIDAuthorizationFailed.Code, raw.(*kmsg.InitProducerIDResponse).ErrorCode)
+	fc := kmsg.NewPtrFindCoordinatorRequest()
+	fc.CoordinatorKey, fc.CoordinatorType = "tx", 1
+	fr, err := cl.Broker(1).Request(ctx, fc)
+	require.NoError(t, err)
+	require.Equal(t, kerr.TransactionalIDAuthorizationFailed.Code, fr.(*kmsg.FindCoordinatorResponse).ErrorCode)
+	// A transactional franz-go producer fails cleanly instead of hanging.
+	txcl := newClient(t, b, kgo.TransactionalID("tx"), kgo.DefaultProduceTopic("idem"))
+	require.Error(t, txcl.BeginTransaction())
+	terr := txcl.ProduceSync(ctx, &kgo.Record{Value: []byte("tx")}).FirstErr()
+	require.Error(t, terr)
 
 	produce := func(epoch int16, seq int32, n int) kmsg.ProduceResponseTopicPartition {
 		opts := kafka.NewBatchOptions()
