@@ -180,6 +180,8 @@ type linStats struct {
 func (s linStats) ops() int { return s.reads + s.writes + s.cas }
 
 func TestEnsembleLinearizable(t *testing.T) {
+	// Mostly waiting on timeouts: it overlaps with the other parallel tests.
+	t.Parallel()
 	seeds := linSeeds(t)
 	e := StartProxiedEnsemble(t, 3, ensembleOpts)
 	e.WaitSettled(30 * time.Second)
@@ -351,7 +353,7 @@ func runLinSchedule(t *testing.T, e *Ensemble, seed int64) linStats {
 	for f := 0; f < nFaults; f++ {
 		leader := e.WaitSettled(30 * time.Second)
 		follower := (leader + 1 + rnd.Intn(2)) % 3
-		hold := time.Duration(600+rnd.Intn(900)) * time.Millisecond
+		hold := time.Duration(600+rnd.Intn(700)) * time.Millisecond
 		kind := rnd.Intn(7)
 		if f == 0 {
 			kind = int(seed % 7) // consecutive seeds cover every fault kind
@@ -398,7 +400,7 @@ func runLinSchedule(t *testing.T, e *Ensemble, seed int64) linStats {
 		}
 	}
 	e.WaitSettled(30 * time.Second)
-	time.Sleep(400 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
 	close(stop)
 	wg.Wait()
 
