@@ -16,9 +16,10 @@ const NoLeader = -1
 //
 // Rules (Kafka's OfflinePartitionLeaderElectionStrategy without unclean
 // election):
-//   - a new partition gets the first live assigned replica as leader, the
-//     live assigned replicas as ISR, leader epoch 0; with no live replica
-//     it waits (changed=false) until one registers;
+//   - a new partition gets the first live assigned replica as leader and
+//     as its only ISR member (followers join the ISR when they have caught
+//     up, which needs replication: the next issue), leader epoch 0; with no
+//     live replica it waits (changed=false) until one registers;
 //   - a partition whose leader is alive keeps its state;
 //   - otherwise the new leader is the first assigned replica that is alive
 //     and in the ISR, the ISR shrinks to the live members, and the leader
@@ -27,16 +28,15 @@ const NoLeader = -1
 //     it can come back as leader), leader epoch bumped once.
 func Decide(assigned []int32, live map[int32]bool, cur *kafkazk.PartitionState, controllerEpoch int32) (kafkazk.PartitionState, bool) {
 	if cur == nil {
-		var isr []int32
 		for _, r := range assigned {
 			if live[r] {
-				isr = append(isr, r)
+				// The ISR starts with the leader alone: followers join it
+				// once they have caught up (replication, the next issue),
+				// so a follower that holds no data can never be elected.
+				return kafkazk.PartitionState{ControllerEpoch: controllerEpoch, Leader: r, LeaderEpoch: 0, ISR: []int32{r}, Version: 1}, true
 			}
 		}
-		if len(isr) == 0 {
-			return kafkazk.PartitionState{}, false
-		}
-		return kafkazk.PartitionState{ControllerEpoch: controllerEpoch, Leader: isr[0], LeaderEpoch: 0, ISR: isr, Version: 1}, true
+		return kafkazk.PartitionState{}, false
 	}
 	if cur.Leader != NoLeader && live[cur.Leader] {
 		return *cur, false

@@ -17,10 +17,14 @@ func live(ids ...int32) map[int32]bool {
 }
 
 func TestDecide(t *testing.T) {
-	// New partition: first live assigned replica leads, epoch 0.
+	// New partition: first live assigned replica leads, alone in the ISR, epoch 0.
 	s, ch := Decide([]int32{2, 1, 3}, live(1, 3), nil, 7)
 	require.True(t, ch)
-	require.Equal(t, kafkazk.PartitionState{ControllerEpoch: 7, Leader: 1, LeaderEpoch: 0, ISR: []int32{1, 3}, Version: 1}, s)
+	require.Equal(t, kafkazk.PartitionState{ControllerEpoch: 7, Leader: 1, LeaderEpoch: 0, ISR: []int32{1}, Version: 1}, s)
+	// Its leader dies: the live follower 3 is not in the ISR, so no leader.
+	s, ch = Decide([]int32{2, 1, 3}, live(3), &s, 7)
+	require.True(t, ch)
+	require.Equal(t, int32(NoLeader), s.Leader)
 
 	// New partition with nobody alive: wait.
 	_, ch = Decide([]int32{2}, live(1), nil, 7)
