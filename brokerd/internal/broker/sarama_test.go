@@ -125,7 +125,23 @@ func TestSarama(t *testing.T) {
 				h2.mu.Unlock()
 				return c1 == 2 && c2 == 2 && len(all) == total
 			})
-			time.Sleep(300 * time.Millisecond) // an auto-commit interval
+			// Records read by one member before the rebalance may be read
+			// again by the other (nothing was committed yet): wait until the
+			// auto-commits cover every partition's end.
+			committed := func() int64 {
+				res, err := admin.ListConsumerGroupOffsets("sg-"+name, map[string][]int32{topic: {0, 1, 2, 3}})
+				if err != nil {
+					return -1
+				}
+				sum := int64(0)
+				for _, b := range res.Blocks[topic] {
+					if b.Offset > 0 {
+						sum += b.Offset
+					}
+				}
+				return sum
+			}
+			eventually(t, "auto-commits reach the end of every partition", func() bool { return committed() == int64(total) })
 			cancel()
 			for _, g := range groups {
 				require.NoError(t, g.Close())
