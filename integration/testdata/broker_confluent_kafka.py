@@ -36,6 +36,21 @@ while time.time() < deadline and (len(got) < len(sent) or not a.assignment() or 
             got.add(m.value())
 assert got == sent, (len(got), len(sent))
 assert len(a.assignment()) == 2 and len(b.assignment()) == 2, (a.assignment(), b.assignment())
+
+# A member may have been handed partitions the other had read before the
+# rebalance (nothing committed yet): poll until each member's position is
+# at the end of each of its partitions before committing.
+def at_end(c):
+    for tp in c.position(c.assignment()):
+        lo, hi = c.get_watermark_offsets(tp, timeout=10)
+        if tp.offset < hi:
+            return False
+    return True
+
+while time.time() < deadline and not (at_end(a) and at_end(b)):
+    for c in (a, b):
+        c.poll(0.2)
+assert at_end(a) and at_end(b)
 a.commit(asynchronous=False); b.commit(asynchronous=False)
 a.close(); b.close()
 
