@@ -59,6 +59,7 @@ type conn struct {
 	fake       bool
 	fwdPending int
 	parked     []event
+	replaying  bool // unpark is handling the head of parked
 
 	received atomic.Int64
 	sent     atomic.Int64

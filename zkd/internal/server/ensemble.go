@@ -123,6 +123,15 @@ type ensemble struct {
 	nextSync     int32
 	leaderSyncs  []leaderSync
 	touched      map[int64]int32
+	// Learner: sessions revalidated before their createSession was
+	// applied here (dropped again if the role ends first, as a reload
+	// would).
+	provisional map[int64]bool
+	mustReload  bool // the role ends on a persistence failure: reload, never fast-forward
+	// Counters (owner goroutine; tests): the most requests one connection
+	// had forwarded at once, and how many role ends fast-forwarded.
+	maxFwdPending int
+	fastForwards  int
 	// Proposal sizes in bytes for srvr/mntr (-1 before the first).
 	propLast, propMin, propMax int64
 }
@@ -134,7 +143,7 @@ func (s *Server) newEnsemble(fsys vfs.FS) (*ensemble, error) {
 	en := &ensemble{s: s, fsys: fsys, myID: uint64(cfg.MyID), members: map[uint64]quorum.Member{},
 		log: s.log.With().Str("component", "zkd.ensemble").Logger(), learnerLinks: map[uint64]*quorum.Link{},
 		fwd: map[fwdKey]fwdReq{}, fwdConnect: map[int64]*conn{}, syncs: map[fwdKey]*conn{}, touched: map[int64]int32{},
-		revalidating: map[int64]*conn{}, synced: map[uint64]bool{}, propLast: -1, propMin: -1, propMax: -1}
+		revalidating: map[int64]*conn{}, synced: map[uint64]bool{}, provisional: map[int64]bool{}, propLast: -1, propMin: -1, propMax: -1}
 	var voters, observers []uint64
 	var self *quorum.Member
 	for _, sv := range cfg.Servers {
@@ -599,8 +608,32 @@ func (en *ensemble) handleReady(rd zab.Ready) bool {
 	}
 	fail := func(err error) bool {
 		en.log.Error().Err(err).Msg("cannot persist ZAB state; leaving the role")
+		en.mustReload = true // the tree may hold what the disk does not
 		en.endRole(err, true)
 		return false
+	}
+	// 0. A leader's PROPOSALs (and COMMITs of txns logged by earlier
+	// Readies) leave before its own log write, so the followers' fsyncs
+	// overlap the leader's (Apache's Leader.propose sends before
+	// SyncRequestProcessor logs). Safe because the leader's own ack is
+	// counted at Propose, but no follower ACK can be stepped before this
+	// Ready, fsync included, is done: the loop goroutine runs both. Only a
+	// prefix of Messages goes early, so every link keeps its order.
+	early := 0
+	if en.leader != nil && rd.AcceptedEpoch == nil && rd.CurrentEpoch == nil && rd.Snapshot == nil && rd.TruncateTo == nil {
+		firstNew := int64(1<<63 - 1)
+		if len(rd.Entries) > 0 {
+			firstNew = rd.Entries[0].Zxid
+		}
+		for _, m := range rd.Messages {
+			if !proposalOrCommit(m.Msg, firstNew) {
+				break
+			}
+			if l := en.learnerLinks[m.To]; l != nil {
+				l.Send(m.Msg)
+			}
+			early++
+		}
 	}
 	// 1. persist
 	if rd.AcceptedEpoch != nil {
@@ -658,7 +691,7 @@ func (en *ensemble) handleReady(rd zab.Ready) bool {
 		}
 	}
 	// 3. send
-	for _, m := range rd.Messages {
+	for _, m := range rd.Messages[early:] {
 		msg := m.Msg
 		switch x := msg.(type) {
 		case peer.Snap:
@@ -714,6 +747,18 @@ func (en *ensemble) handleReady(rd zab.Ready) bool {
 		return false
 	}
 	return true
+}
+
+// proposalOrCommit: a PROPOSAL, or a COMMIT of a txn logged before
+// firstNew (the first txn this Ready logs).
+func proposalOrCommit(m peer.Msg, firstNew int64) bool {
+	switch x := m.(type) {
+	case peer.Txn:
+		return x.Kind == peer.TypeProposal
+	case peer.Zxid:
+		return x.Kind == peer.TypeCommit && x.Zxid < firstNew
+	}
+	return false
 }
 
 // releaseHeld moves replies held for proposals up to zxid to the outgoing
@@ -777,6 +822,7 @@ func (en *ensemble) applyCommitted(e zab.Entry) error {
 	switch x := te.Txn.(type) {
 	case *jute.CreateSessionTxn:
 		s.sessions.Add(id, x.TimeOut, now)
+		delete(en.provisional, id)
 		if c := en.fwdConnect[id]; c != nil {
 			delete(en.fwdConnect, id)
 			c.fwdPending--
@@ -820,13 +866,35 @@ func (en *ensemble) applyCommitted(e zab.Entry) error {
 	return nil
 }
 
-// unpark runs a connection's requests that waited behind its forwarded ones.
+// unpark runs a connection's requests that waited behind its forwarded
+// ones: every parked request once nothing is forwarded any more, and a
+// parked head that may be pipelined (pipelined) while writes still are.
 func (en *ensemble) unpark(c *conn) {
-	for c.fwdPending == 0 && len(c.parked) > 0 && !c.gone {
+	for len(c.parked) > 0 && !c.gone && (c.fwdPending == 0 || pipelinedEvent(c.parked[0])) {
 		e := c.parked[0]
 		c.parked = c.parked[1:]
+		n := len(c.parked)
+		c.replaying = true
 		en.s.handle(e)
+		c.replaying = false
+		if len(c.parked) > n {
+			break // parked again at the head: it waits for the earlier writes
+		}
 	}
+}
+
+// pipelined ops are forwarded to the leader while the connection's earlier
+// writes are still outstanding (Apache's FollowerRequestProcessor forwards
+// every write at once; CommitProcessor only orders the replies). The leader
+// handles one learner's forwards in link order, so their zxids, and the
+// COMMITs that answer them, follow the connection's request order. Reads,
+// sync and closeSession still wait for every earlier forwarded request.
+func pipelined(op jute.Op) bool {
+	return forwardable(op) && op != jute.OpCloseSession && op != jute.OpCreateSession
+}
+
+func pipelinedEvent(e event) bool {
+	return e.kind == evRequest && e.c.session != 0 && pipelined(e.hdr.Type)
 }
 
 // forwardable ops go to the leader.
@@ -838,10 +906,23 @@ func forwardable(op jute.Op) bool {
 // whether the request was taken care of.
 func (en *ensemble) learnerRequest(c *conn, h jute.RequestHeader, body []byte, at time.Time) bool {
 	s := en.s
-	if c.fwdPending > 0 {
+	park := func() bool {
 		c.inflight.Add(1) // handle() decrements again when the event is replayed
-		c.parked = append(c.parked, event{kind: evRequest, c: c, hdr: h, body: body, at: at})
+		e := event{kind: evRequest, c: c, hdr: h, body: body, at: at}
+		if c.replaying {
+			c.parked = append([]event{e}, c.parked...)
+		} else {
+			c.parked = append(c.parked, e)
+		}
 		return true
+	}
+	if c.fwdPending > 0 {
+		// A write goes to the leader at once behind other forwarded
+		// writes, unless requests that must wait are queued before it
+		// (a replayed request is the head of the queue).
+		if !pipelined(h.Type) || (len(c.parked) > 0 && !c.replaying) {
+			return park()
+		}
 	}
 	// Every request keeps the session alive; the leader learns it from
 	// the next PING (Apache's LearnerSessionTracker touch table).
@@ -849,12 +930,19 @@ func (en *ensemble) learnerRequest(c *conn, h jute.RequestHeader, body []byte, a
 	switch {
 	case forwardable(h.Type):
 		if h.Type != jute.OpCloseSession && !s.sessions.Touch(c.session, c.timeout, s.nowMs()) {
+			if c.fwdPending > 0 {
+				// Answered in order, once the earlier writes are.
+				return park()
+			}
 			s.reply(c, h.Xid, s.tree.LastZxid(), jute.ErrSessionExpired, nil)
 			s.sendClose(c)
 			return true
 		}
 		en.fwd[fwdKey{c.session, h.Xid}] = fwdReq{c: c, op: h.Type}
 		c.fwdPending++
+		if c.fwdPending > en.maxFwdPending {
+			en.maxFwdPending = c.fwdPending
+		}
 		en.sendToLeader(peer.Opaque{Kind: peer.TypeRequest, Data: encodeForward(&forwarded{
 			Session: c.session, Cxid: h.Xid, Op: h.Type, Auth: c.auth, Body: body})})
 		return true
@@ -939,6 +1027,7 @@ func (en *ensemble) onRevalidated(o peer.Opaque) {
 	if s.sessions.Get(id) == nil {
 		// Alive at the leader; its createSession is not applied here yet.
 		s.sessions.Add(id, c.timeout, now)
+		en.provisional[id] = true
 	}
 	s.sessions.Touch(id, c.timeout, now)
 	if old := s.bySess[id]; old != nil && old != c {
@@ -1053,6 +1142,7 @@ func (s *Server) nextZxid() int64 {
 func (en *ensemble) endRole(reason error, look bool) {
 	s := en.s
 	en.log.Warn().Err(reason).Str("mode", en.mode()).Msg("leaving the role; closing client connections and going back to LOOKING")
+	wasLearner := en.learner != nil
 	en.gen++
 	if en.cancelDial != nil {
 		en.cancelDial()
@@ -1075,13 +1165,77 @@ func (en *ensemble) endRole(reason error, look bool) {
 	en.synced = map[uint64]bool{}
 	en.touched = map[int64]int32{}
 	s.closeAllClients()
-	if err := en.reload(); err != nil {
-		s.fatal = err
-		return
+	// The closes leave now, not after the reload and the election: a
+	// client waits a while (go-zookeeper: 1 s) before it reconnects, and
+	// that wait should overlap ours. Nothing in pending waits for a commit
+	// any more (held replies were dropped above), so releasing it here is
+	// what commit() would do at the end of the batch.
+	for _, p := range s.pending {
+		p.c.enqueue(p.m)
+	}
+	s.pending = s.pending[:0]
+	mustReload := en.mustReload
+	en.mustReload = false
+	if wasLearner && !mustReload && en.fastForward() {
+		provisional := en.provisional
+		en.provisional = map[int64]bool{}
+		for id := range provisional {
+			s.sessions.Remove(id)
+		}
+	} else {
+		en.provisional = map[int64]bool{}
+		if err := en.reload(); err != nil {
+			s.fatal = err
+			return
+		}
 	}
 	if look {
 		en.lookAgain()
 	}
+}
+
+// fastForward brings a learner's tree and sessions to what reload would
+// read from disk, without reading it: the tree holds the committed txns,
+// and the logged txns above them are all in the tail (Apache 3.8's
+// ZKDatabase.fastForwardDataBase on a learner's shutdown). Sessions get a
+// fresh timeout, as after a reload. It reports false when the tail does
+// not reach back to the tree (the caller then reloads).
+func (en *ensemble) fastForward() bool {
+	s := en.s
+	last := s.tree.LastZxid()
+	if last < en.tailBase {
+		return false
+	}
+	if n := len(en.tail); n > 0 && en.tail[n-1].Zxid < last || n == 0 && en.tailBase != last {
+		return false // the tree is ahead of the log: not a learner's state
+	}
+	now := s.nowMs()
+	for _, e := range en.tail {
+		if e.Zxid <= last {
+			continue
+		}
+		te, err := jute.DecodeTxnEntry(e.Data)
+		if err != nil {
+			en.log.Warn().Err(err).Str("zxid", zab.FormatZxid(e.Zxid)).Msg("logged txn does not decode; reloading the data directory instead")
+			return false
+		}
+		s.tree.Apply(te)
+		s.tree.TakeEvents()
+		switch x := te.Txn.(type) {
+		case *jute.CreateSessionTxn:
+			s.sessions.Add(te.Header.ClientID, x.TimeOut, now)
+			delete(en.provisional, te.Header.ClientID)
+		case *jute.CloseSessionTxn:
+			s.sessions.Remove(te.Header.ClientID)
+		}
+	}
+	for _, ss := range s.sessions.All() {
+		s.sessions.Touch(ss.ID, ss.Timeout, now)
+	}
+	en.fastForwards++
+	en.log.Info().Str("zxid", zab.FormatZxid(s.tree.LastZxid())).Int("sessions", s.sessions.Count()).
+		Msg("applied the logged txns above the last commit (no reload)")
+	return true
 }
 
 func (en *ensemble) lookAgain() {

@@ -404,3 +404,88 @@ func TestEnsembleRevalidateOnReconnect(t *testing.T) {
 	require.Zero(t, gone.SessionID, "an expired session must not be resumed")
 	r3.expectClosed()
 }
+
+// A follower forwards a connection's writes to the leader without waiting
+// for the earlier ones to commit (Apache's FollowerRequestProcessor), and
+// still answers them, and a read queued behind them, in request order.
+func TestEnsembleFollowerForwardsWritesPipelined(t *testing.T) {
+	te := startEnsemble(t, 3, 0)
+	leader := te.waitModes(15 * time.Second)
+	fs := te.servers[(leader+1)%3]
+	r, _ := newSession(t, fs, 4000)
+	acl := []jute.ACL{{Perms: jute.PermAll, ID: jute.ID{Scheme: "world", ID: "anyone"}}}
+	const sets = 50
+	var buf []byte
+	buf = jute.AppendFrame(buf, &jute.RequestHeader{Xid: 1, Type: jute.OpCreate}, &jute.CreateRequest{Path: "/pipe", Data: []byte("0"), ACL: acl})
+	for i := 0; i < sets; i++ {
+		buf = jute.AppendFrame(buf, &jute.RequestHeader{Xid: int32(2 + i), Type: jute.OpSetData},
+			&jute.SetDataRequest{Path: "/pipe", Data: []byte(fmt.Sprint(i + 1)), Version: -1})
+	}
+	// Version 0 is long gone: BadVersion, answered in its place.
+	buf = jute.AppendFrame(buf, &jute.RequestHeader{Xid: 2 + sets, Type: jute.OpSetData}, &jute.SetDataRequest{Path: "/pipe", Data: []byte("x"), Version: 0})
+	buf = jute.AppendFrame(buf, &jute.RequestHeader{Xid: 3 + sets, Type: jute.OpGetData}, &jute.PathWatchRequest{Path: "/pipe"})
+	_, err := r.nc.Write(buf)
+	require.NoError(t, err)
+	lastZxid := int64(0)
+	for xid := int32(1); xid <= 3+sets; xid++ {
+		b, err := r.readFrame()
+		require.NoError(t, err)
+		d := jute.NewDecoder(b)
+		var rh jute.ReplyHeader
+		rh.Decode(d)
+		require.NoError(t, d.Err())
+		require.Equal(t, xid, rh.Xid, "replies in request order")
+		switch {
+		case xid == 2+sets:
+			require.Equal(t, jute.ErrBadVersion, rh.Err)
+		case xid == 3+sets:
+			require.Equal(t, jute.Err(0), rh.Err)
+			var gd jute.GetDataResponse
+			gd.Decode(d)
+			require.NoError(t, d.Err())
+			require.Equal(t, []byte(fmt.Sprint(sets)), gd.Data, "the read sees every write before it")
+			require.Equal(t, int32(sets), gd.Stat.Version)
+		default:
+			require.Equal(t, jute.Err(0), rh.Err, "xid %d", xid)
+			require.Greater(t, rh.Zxid, lastZxid, "xid %d", xid)
+			lastZxid = rh.Zxid
+		}
+	}
+	var most int
+	require.True(t, fs.do(func() { most = fs.ens.maxFwdPending }))
+	require.Greater(t, most, 1, "the follower forwarded one write at a time")
+}
+
+// When the leader dies, a follower goes back to LOOKING without reading its
+// data directory again: it applies its logged txns above the last commit,
+// and the new ensemble serves everything that was acknowledged.
+func TestEnsembleFollowerFastForwardsOnLeaderLoss(t *testing.T) {
+	te := startEnsemble(t, 3, 0)
+	leader := te.waitModes(15 * time.Second)
+	f1, f2 := (leader+1)%3, (leader+2)%3
+	c := connectTo(t, te.servers[f1].Addr().String())
+	for i := 0; i < 20; i++ {
+		_, err := c.Create(fmt.Sprintf("/ff%d", i), []byte("v"), 0, zk.WorldACL(zk.PermAll))
+		require.NoError(t, err)
+	}
+	require.NoError(t, te.servers[leader].Close())
+	te.servers[leader] = nil
+	newLeader := te.waitModes(20 * time.Second)
+	require.Contains(t, []int{f1, f2}, newLeader)
+	for _, i := range []int{f1, f2} {
+		s := te.servers[i]
+		var n int
+		require.True(t, s.do(func() { n = s.ens.fastForwards }))
+		require.Equal(t, 1, n, "server %d reloaded its data directory instead of fast-forwarding", i+1)
+	}
+	c2 := connectTo(t, te.servers[f2].Addr().String())
+	_, err := c2.Sync("/")
+	require.NoError(t, err)
+	for i := 0; i < 20; i++ {
+		d, _, err := c2.Get(fmt.Sprintf("/ff%d", i))
+		require.NoError(t, err)
+		require.Equal(t, []byte("v"), d)
+	}
+	_, err = c2.Create("/after", nil, 0, zk.WorldACL(zk.PermAll))
+	require.NoError(t, err)
+}
