@@ -297,6 +297,7 @@ func (s *Server) Start() error {
 	if s.ens != nil {
 		s.ens.run()
 	}
+	s.startPprof()
 	s.log.Info().Str("client", ln.Addr().String()).Int64("zxid", s.tree.LastZxid()).
 		Int("sessions", s.sessions.Count()).Msg("zkd serving")
 	return nil
