@@ -78,6 +78,20 @@ func TestElectorsAgreeOverTCP(t *testing.T) {
 		e.Run()
 		t.Cleanup(e.Close)
 	}
+	// Every pair connected first: otherwise 1 and 2 may rightly settle on
+	// 2 within the finalize wait before 3's connection is up (seen on a
+	// loaded machine), and the test would not be about the vote order.
+	require.Eventually(t, func() bool {
+		for _, e := range els {
+			e.mu.Lock()
+			n := len(e.links)
+			e.mu.Unlock()
+			if n != 2 {
+				return false
+			}
+		}
+		return true
+	}, 10*time.Second, 10*time.Millisecond)
 	for i, e := range els {
 		e.Lookup(fle.Vote{Leader: uint64(i + 1), Zxid: 10, PeerEpoch: 1})
 	}

@@ -516,7 +516,9 @@ func (s *Server) loop() {
 // the connections are closed and the loop stops.
 func (s *Server) commit() {
 	if s.ens != nil && s.fatal == nil {
+		s.ens.batchEnd = true
 		s.ens.flush()
+		s.ens.batchEnd = false
 	}
 	synced := false
 	if s.fatal == nil && s.dirty {
