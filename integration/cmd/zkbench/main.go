@@ -442,14 +442,21 @@ func (s *server) stop() {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	// The whole process group: a -zkd wrapper script that does not exec
+	// would otherwise leave its zkd child running.
+	pgid := s.cmd.Process.Pid
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
 	select {
 	case <-s.done:
 	case <-time.After(15 * time.Second):
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 		<-s.done
 	}
-	_ = os.RemoveAll(s.dir)
+	// Whatever else is left in the group (children of a wrapper).
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	if s.dir != "" {
+		_ = os.RemoveAll(s.dir)
+	}
 }
 
 // procStatusKiB reads a "Key:   123 kB" line of /proc/<pid>/status.
