@@ -20,9 +20,13 @@ package server
 //     carries the tree exactly at the committed zxid;
 //  4. learners forward writes, session creation/closing and sync to the
 //     leader and answer their clients when the COMMIT is applied; a
-//     connection's later requests wait behind its forwarded ones;
-//  5. a role that ends closes every client connection, reloads the tree
-//     from disk (snapshot + whole log) and goes back to LOOKING.
+//     connection's later writes are forwarded at once behind its earlier
+//     ones (pipelined), its reads, sync and closeSession wait until every
+//     earlier forwarded request is answered;
+//  5. a role that ends closes every client connection at once, brings the
+//     tree to the disk's state (a learner applies its logged txns above the
+//     last commit from memory, anything else reloads snapshot + whole log)
+//     and goes back to LOOKING.
 
 import (
 	"context"
