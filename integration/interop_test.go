@@ -148,6 +148,11 @@ func normalizeCli(s, path string) string {
 	s = cliZxid.ReplaceAllString(s, "$1 = 0x?")
 	s = cliTime.ReplaceAllString(s, "$1 = ?")
 	s = strings.ReplaceAll(s, path, "/P")
+	// zkCli.sh's quit closes the session and exits the JVM while its event
+	// thread may or may not have printed the Closed event yet (it was
+	// missing in one of several runs); zkd cli always prints it. Not a
+	// difference a user could rely on, so neither side's is compared.
+	s = strings.ReplaceAll(s, "\nWATCHER::\n\nWatchedEvent state:Closed type:None path:null\n", "")
 	var keep []string
 	for _, l := range strings.Split(s, "\n") {
 		if strings.HasPrefix(l, "JLine support is") || strings.HasPrefix(l, "SLF4J:") || logLine.MatchString(l) {
