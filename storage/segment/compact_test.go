@@ -116,7 +116,7 @@ func TestCompaction(t *testing.T) {
 				require.Len(t, readRecords(t, l), len(latest)-1)
 				require.NoError(t, l.Close())
 			}
-			l = openLog(t, e.fs, e.dir, cfg, clock, nil, true, 0) // closed by the defer
+			require.NoError(t, openLog(t, e.fs, e.dir, cfg, clock, nil, true, 0).Close(), "reopens after a clean close")
 		})
 	}
 }

@@ -35,7 +35,7 @@ func TestRetentionBySize(t *testing.T) {
 			require.Equal(t, before[n:], after)
 			require.Equal(t, after[0], l.LogStartOffset())
 			l.SetHighWatermark(100)
-			n, err = l.DeleteOldSegments(clock.ms)
+			_, err = l.DeleteOldSegments(clock.ms)
 			require.NoError(t, err)
 			require.LessOrEqual(t, l.Size(), size/2+cfg.SegmentBytes, "the log is cut to retention.bytes")
 			require.GreaterOrEqual(t, l.Size(), size/2)

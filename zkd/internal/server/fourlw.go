@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"os/user"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -264,7 +265,7 @@ func (s *Server) environment() []fourlw.KV {
 		{Key: "host.name", Value: hostname()},
 		{Key: "java.version", Value: runtime.Version()},
 		{Key: "java.vendor", Value: "mqstack (Go)"},
-		{Key: "java.home", Value: runtime.GOROOT()},
+		{Key: "java.home", Value: executableDir()},
 		{Key: "java.class.path", Value: ""},
 		{Key: "java.library.path", Value: ""},
 		{Key: "java.io.tmpdir", Value: os.TempDir()},
@@ -358,4 +359,13 @@ func (s *Server) mode() string {
 		return "standalone"
 	}
 	return s.ens.mode()
+}
+
+// executableDir stands in for java.home in envi: where the running zkd binary is.
+func executableDir() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	return filepath.Dir(exe)
 }

@@ -55,12 +55,3 @@ func Split(p string) (parent, name string) {
 	}
 	return p[:i], p[i+1:]
 }
-
-// parentKey is the parent as Apache indexes it: "" for the root's children.
-func parentKey(p string) string {
-	i := strings.LastIndexByte(p, '/')
-	if i < 0 {
-		return ""
-	}
-	return p[:i]
-}
