@@ -157,6 +157,17 @@ func parseCall(cmd *command, words []string) (*call, error) {
 // client waits for the session (commands fail locally before this, so a
 // malformed command prints no connection event, as with zkCli.sh) and
 // returns it, or ConnectionLoss for path after the session timeout.
+// target checks the command's path argument (args[1]) and returns it with a
+// connected client: the opening of every single-path command.
+func (sh *shell) target(c *call) (string, *zk.Conn, error) {
+	p := c.args[1]
+	if err := checkPath(p, false); err != nil {
+		return "", nil, err
+	}
+	conn, err := sh.client(p)
+	return p, conn, err
+}
+
 func (sh *shell) client(path string) (*zk.Conn, error) {
 	if !sh.waitConnected() {
 		return nil, fail("%s", keeperMessage(zk.ErrNoServer, path))
@@ -191,11 +202,7 @@ func version(c *call, def int32) (int32, error) {
 }
 
 func cmdLs(sh *shell, c *call) error {
-	p := c.args[1]
-	if err := checkPath(p, false); err != nil {
-		return err
-	}
-	conn, err := sh.client(p)
+	p, conn, err := sh.target(c)
 	if err != nil {
 		return err
 	}
@@ -269,11 +276,7 @@ func (sh *shell) getData(conn *zk.Conn, p string, watch bool) ([]byte, *zk.Stat,
 }
 
 func cmdGet(sh *shell, c *call) error {
-	p := c.args[1]
-	if err := checkPath(p, false); err != nil {
-		return err
-	}
-	conn, err := sh.client(p)
+	p, conn, err := sh.target(c)
 	if err != nil {
 		return err
 	}
@@ -293,11 +296,7 @@ func cmdGet(sh *shell, c *call) error {
 }
 
 func cmdStat(sh *shell, c *call) error {
-	p := c.args[1]
-	if err := checkPath(p, false); err != nil {
-		return err
-	}
-	conn, err := sh.client(p)
+	p, conn, err := sh.target(c)
 	if err != nil {
 		return err
 	}
@@ -494,11 +493,7 @@ func cmdDeleteAll(sh *shell, c *call) error {
 }
 
 func cmdGetACL(sh *shell, c *call) error {
-	p := c.args[1]
-	if err := checkPath(p, false); err != nil {
-		return err
-	}
-	conn, err := sh.client(p)
+	p, conn, err := sh.target(c)
 	if err != nil {
 		return err
 	}
@@ -586,11 +581,7 @@ func cmdAddAuth(sh *shell, c *call) error {
 }
 
 func cmdSync(sh *shell, c *call) error {
-	p := c.args[1]
-	if err := checkPath(p, false); err != nil {
-		return err
-	}
-	conn, err := sh.client(p)
+	p, conn, err := sh.target(c)
 	if err != nil {
 		return err
 	}
