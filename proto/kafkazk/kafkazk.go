@@ -249,6 +249,33 @@ func DecodePartitionState(path string, b []byte) (PartitionState, error) {
 	return s, nil
 }
 
+// TopicPartitionRef names a partition in notification payloads.
+type TopicPartitionRef struct {
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+}
+
+// IsrChange is an /isr_change_notification/isr_change_<seq> payload.
+type IsrChange struct {
+	Version    int                 `json:"version"`
+	Partitions []TopicPartitionRef `json:"partitions"`
+}
+
+// EncodeIsrChange returns the version 1 payload.
+func EncodeIsrChange(parts []TopicPartitionRef) []byte {
+	out, _ := json.Marshal(IsrChange{Version: 1, Partitions: parts})
+	return out
+}
+
+// DecodeIsrChange parses an ISR change notification.
+func DecodeIsrChange(path string, b []byte) (IsrChange, error) {
+	var c IsrChange
+	if err := json.Unmarshal(b, &c); err != nil {
+		return c, fmt.Errorf("%w: %s: %v", ErrPayload, path, err)
+	}
+	return c, nil
+}
+
 // Controller is /controller.
 type Controller struct {
 	Version   int    `json:"version"`

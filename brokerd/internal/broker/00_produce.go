@@ -14,18 +14,25 @@ package broker
 // a transactional produce TRANSACTIONAL_ID_AUTHORIZATION_FAILED
 // (transactions come in a later issue). Idempotent batches (producer id
 // and sequence set) go through idempotence.go: duplicates answered with
-// their original offset, gaps and stale epochs with Kafka's errors. With
-// one replica acks=1
-// and acks=-1 answer after the append (the high watermark moves to the
-// log end offset at once); acks=0 gets no response at all. The log is not
+// their original offset, gaps and stale epochs with Kafka's errors.
+// Replication (replication.go): acks=1 answers after the leader's append;
+// acks=-1 (all) is refused with NOT_ENOUGH_REPLICAS when the ISR is
+// smaller than min.insync.replicas (the topic's, else the broker's),
+// otherwise waits until the high watermark passes the batch (the ISR has
+// it), answering NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR fell below
+// the minimum meanwhile, NOT_LEADER_OR_FOLLOWER if leadership moved and
+// REQUEST_TIMED_OUT after the request's timeout; a retried idempotent
+// batch waits the same way. acks=0 gets no response at all. The log is not
 // fsynced per request, as in Kafka (durability by replication and flush).
 
 import (
 	"errors"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"mqstack/brokerd/internal/replica"
 	"mqstack/proto/kafka"
 	"mqstack/storage/checkpoint"
 	"mqstack/storage/segment"
@@ -37,69 +44,19 @@ func handleProduce(b *Broker, c *conn, _ kafka.RequestHeader, r kmsg.Request) (k
 	req := r.(*kmsg.ProduceRequest)
 	resp := kmsg.NewPtrProduceResponse()
 	appended := false
+	var waits []ackWait
 	for _, rt := range req.Topics {
 		st := kmsg.NewProduceResponseTopic()
 		st.Topic = rt.Topic
 		for _, rp := range rt.Partitions {
-			sp := kmsg.NewProduceResponseTopicPartition()
-			sp.Partition = rp.Partition
-			sp.BaseOffset = -1
-			if req.TransactionID != nil {
-				sp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
-				st.Partitions = append(st.Partitions, sp)
-				continue
-			}
-			l, epoch, code := b.leaderLog(rt.Topic, rp.Partition)
-			if code != 0 {
-				sp.ErrorCode = code
-				st.Partitions = append(st.Partitions, sp)
-				continue
-			}
-			if len(rp.Records) > int(b.segmentConfig(rt.Topic).MaxMessageBytes) {
-				sp.ErrorCode = kerr.MessageTooLarge.Code
-				st.Partitions = append(st.Partitions, sp)
-				continue
-			}
-			tp := checkpoint.TopicPartition{Topic: rt.Topic, Partition: rp.Partition}
-			h, herr := kafka.ParseHeader(rp.Records)
-			idempotent := herr == nil && h.ProducerID >= 0 && h.BaseSequence >= 0
-			if idempotent {
-				b.producers.mu.Lock()
-				dup, code := b.producers.check(tp, h)
-				if code != 0 || dup >= 0 {
-					b.producers.mu.Unlock()
-					sp.ErrorCode = code
-					if dup >= 0 {
-						sp.BaseOffset = dup
-						sp.LogStartOffset = l.LogStartOffset()
-					}
-					st.Partitions = append(st.Partitions, sp)
-					continue
+			sp, w := produceOne(b, c, req, rt.Topic, &rp)
+			if w != nil {
+				appended = true
+				if req.Acks == -1 {
+					w.ti, w.pi = len(resp.Topics), len(st.Partitions)
+					waits = append(waits, *w)
 				}
 			}
-			res, err := l.Append(rp.Records, segment.AppendOptions{AssignOffsets: true, LeaderEpoch: epoch})
-			if idempotent {
-				if err == nil {
-					b.producers.record(tp, h, res.FirstOffset)
-				}
-				b.producers.mu.Unlock()
-			}
-			if err != nil {
-				sp.ErrorCode = produceErrorCode(err)
-				msg := err.Error()
-				sp.ErrorMessage = &msg
-				b.metrics.failedProduce.Inc()
-				c.log.Debug().Err(err).Str("topic", rt.Topic).Int32("partition", rp.Partition).Msg("produce rejected")
-				st.Partitions = append(st.Partitions, sp)
-				continue
-			}
-			l.SetHighWatermark(res.LastOffset + 1)
-			b.metrics.messagesIn.Add(float64(res.LastOffset - res.FirstOffset + 1))
-			b.metrics.bytesIn.Add(float64(res.Bytes))
-			appended = true
-			sp.BaseOffset = res.FirstOffset
-			sp.LogAppendTime = res.LogAppendTime
-			sp.LogStartOffset = l.LogStartOffset()
 			st.Partitions = append(st.Partitions, sp)
 		}
 		resp.Topics = append(resp.Topics, st)
@@ -110,7 +67,109 @@ func handleProduce(b *Broker, c *conn, _ kafka.RequestHeader, r kmsg.Request) (k
 	if req.Acks == 0 {
 		return nil, nil
 	}
+	if len(waits) > 0 {
+		b.replicas.waitAcks(waits, time.Duration(max(req.TimeoutMillis, 0))*time.Millisecond)
+		for _, w := range waits {
+			if w.code != 0 {
+				resp.Topics[w.ti].Partitions[w.pi].ErrorCode = w.code
+				b.metrics.failedProduce.Inc()
+			}
+		}
+	}
 	return resp, nil
+}
+
+// produceOne appends one partition's records; w is non-nil when they were
+// appended (for acks=all to wait on).
+func produceOne(b *Broker, c *conn, req *kmsg.ProduceRequest, topic string, rp *kmsg.ProduceRequestTopicPartition) (kmsg.ProduceResponseTopicPartition, *ackWait) {
+	sp := kmsg.NewProduceResponseTopicPartition()
+	sp.Partition = rp.Partition
+	sp.BaseOffset = -1
+	if req.TransactionID != nil {
+		sp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+		return sp, nil
+	}
+	l, epoch, code := b.leaderLog(topic, rp.Partition)
+	if code != 0 {
+		sp.ErrorCode = code
+		return sp, nil
+	}
+	if len(rp.Records) > int(b.segmentConfig(topic).MaxMessageBytes) {
+		sp.ErrorCode = kerr.MessageTooLarge.Code
+		return sp, nil
+	}
+	tp := checkpoint.TopicPartition{Topic: topic, Partition: rp.Partition}
+	// The replica's lock is held across the append so that leadership
+	// cannot move between the checks and the append (Kafka's
+	// leaderIsrUpdateLock).
+	pr := b.replicas.get(tp)
+	minISR := b.minISR(topic)
+	if pr == nil {
+		sp.ErrorCode = kerr.NotLeaderForPartition.Code
+		return sp, nil
+	}
+	pr.mu.Lock()
+	if err := pr.core.CanAppend(req.Acks, minISR); err != nil || pr.core.Epoch() != epoch || pr.log != l {
+		pr.mu.Unlock()
+		sp.ErrorCode = kerr.NotLeaderForPartition.Code
+		if errors.Is(err, replica.ErrNotEnoughReplicas) {
+			sp.ErrorCode = kerr.NotEnoughReplicas.Code
+			msg := err.Error()
+			sp.ErrorMessage = &msg
+			b.metrics.failedProduce.Inc()
+		}
+		return sp, nil
+	}
+	h, herr := kafka.ParseHeader(rp.Records)
+	idempotent := herr == nil && h.ProducerID >= 0 && h.BaseSequence >= 0
+	if idempotent {
+		b.producers.mu.Lock()
+		dup, code := b.producers.check(tp, h)
+		if code != 0 || dup >= 0 {
+			b.producers.mu.Unlock()
+			sp.ErrorCode = code
+			if dup >= 0 {
+				sp.BaseOffset = dup
+				sp.LogStartOffset = l.LogStartOffset()
+			}
+			pr.mu.Unlock()
+			if dup >= 0 && req.Acks == -1 {
+				// A retry of a batch still being replicated waits for it too.
+				return sp, &ackWait{pr: pr, last: dup, min: minISR}
+			}
+			return sp, nil
+		}
+	}
+	res, err := l.Append(rp.Records, segment.AppendOptions{AssignOffsets: true, LeaderEpoch: epoch})
+	if idempotent {
+		if err == nil {
+			b.producers.record(tp, h, res.FirstOffset)
+		}
+		b.producers.mu.Unlock()
+	}
+	if err != nil {
+		pr.mu.Unlock()
+		sp.ErrorCode = produceErrorCode(err)
+		msg := err.Error()
+		sp.ErrorMessage = &msg
+		b.metrics.failedProduce.Inc()
+		c.log.Debug().Err(err).Str("topic", topic).Int32("partition", rp.Partition).Msg("produce rejected")
+		return sp, nil
+	}
+	moved := pr.core.Appended(l.LogEndOffset())
+	if moved {
+		pr.syncHW()
+	}
+	pr.mu.Unlock()
+	if moved {
+		b.replicas.hwMoved.notify()
+	}
+	b.metrics.messagesIn.Add(float64(res.LastOffset - res.FirstOffset + 1))
+	b.metrics.bytesIn.Add(float64(res.Bytes))
+	sp.BaseOffset = res.FirstOffset
+	sp.LogAppendTime = res.LogAppendTime
+	sp.LogStartOffset = l.LogStartOffset()
+	return sp, &ackWait{pr: pr, last: res.LastOffset, min: minISR}
 }
 
 func produceErrorCode(err error) int16 {

@@ -13,16 +13,22 @@ package broker
 // FETCH_SESSION_ID_NOT_FOUND. Bytes are copied through user space
 // (segment.Log.ReadBytes); sendfile is a later optimisation.
 // Errors per partition: OFFSET_OUT_OF_RANGE, UNKNOWN_TOPIC_OR_PARTITION,
-// NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE.
+// NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE. A fetch with a replica id
+// (a follower) reads up to the log end offset instead of the high
+// watermark, is checked against the leader epoch (FENCED_LEADER_EPOCH,
+// UNKNOWN_LEADER_EPOCH) and moves the follower's LEO, the ISR and the
+// high watermark (replication.go).
 
 import (
 	"errors"
+	"math"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"mqstack/proto/kafka"
+	"mqstack/storage/checkpoint"
 	"mqstack/storage/segment"
 )
 
@@ -40,9 +46,9 @@ func handleFetch(b *Broker, _ *conn, _ kafka.RequestHeader, r kmsg.Request) (kms
 	}
 	wait := min(time.Duration(req.MaxWaitMillis)*time.Millisecond, maxFetchWait)
 	deadline := time.Now().Add(wait)
-	for {
+	for first := true; ; first = false {
 		woke := b.appended.wait()
-		resp, total, hasError := b.readFetch(req)
+		resp, total, hasError := b.readFetch(req, first)
 		if hasError || total >= int(req.MinBytes) || wait <= 0 {
 			return resp, nil
 		}
@@ -64,11 +70,14 @@ func handleFetch(b *Broker, _ *conn, _ kafka.RequestHeader, r kmsg.Request) (kms
 }
 
 func (b *Broker) readFetchOnly(req *kmsg.FetchRequest) *kmsg.FetchResponse {
-	resp, _, _ := b.readFetch(req)
+	resp, _, _ := b.readFetch(req, false)
 	return resp
 }
 
-func (b *Broker) readFetch(req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bool) {
+// readFetch reads what the request asks for; record is true on the first
+// read of a request, when a follower's fetch offsets are recorded (a fetch
+// waiting for data is re-read without counting it again).
+func (b *Broker) readFetch(req *kmsg.FetchRequest, record bool) (*kmsg.FetchResponse, int, bool) {
 	resp := kmsg.NewPtrFetchResponse()
 	left := int(req.MaxBytes)
 	if left <= 0 {
@@ -81,7 +90,7 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bo
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewFetchResponseTopicPartition()
 			sp.Partition = rp.Partition
-			l, _, code := b.leaderLog(rt.Topic, rp.Partition)
+			l, limit, code := b.fetchLog(req.ReplicaID, rt.Topic, &rp, record)
 			if code != 0 {
 				sp.ErrorCode = code
 				sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
@@ -99,9 +108,9 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bo
 			if maxBytes > 0 || total == 0 {
 				if total > 0 {
 					// Only the first batch of the response may exceed the limits.
-					data, res, err = readWithin(l, rp.FetchOffset, maxBytes)
+					data, res, err = readWithin(l, rp.FetchOffset, maxBytes, limit)
 				} else {
-					data, res, err = l.ReadBytes(rp.FetchOffset, max(maxBytes, 1), l.HighWatermark())
+					data, res, err = l.ReadBytes(rp.FetchOffset, max(maxBytes, 1), limit)
 				}
 			} else {
 				_, res, err = l.ReadBytes(rp.FetchOffset, 0, -1)
@@ -132,10 +141,29 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bo
 	return resp, total, hasError
 }
 
+// fetchLog returns the log to read, the offset reads stop at and the
+// error code: consumers read up to the high watermark; a follower (replica
+// id >= 0) reads up to the log end offset, and its fetch offset is its log
+// end offset for the leader's replica state (replication.go).
+func (b *Broker) fetchLog(replicaID int32, topic string, rp *kmsg.FetchRequestTopicPartition, record bool) (*segment.Log, int64, int16) {
+	l, _, code := b.leaderLog(topic, rp.Partition)
+	if code != 0 || replicaID < 0 {
+		if code != 0 {
+			return nil, 0, code
+		}
+		return l, l.HighWatermark(), 0
+	}
+	l, code = b.replicas.replicaFetch(replicaID, checkpoint.TopicPartition{Topic: topic, Partition: rp.Partition}, rp, record)
+	if code != 0 {
+		return nil, 0, code
+	}
+	return l, math.MaxInt64, 0
+}
+
 // readWithin reads up to maxBytes without the one-batch exception: a batch
 // that does not fit is left for the next fetch.
-func readWithin(l *segment.Log, offset int64, maxBytes int) ([]byte, segment.ReadResult, error) {
-	data, res, err := l.ReadBytes(offset, maxBytes, l.HighWatermark())
+func readWithin(l *segment.Log, offset int64, maxBytes int, limit int64) ([]byte, segment.ReadResult, error) {
+	data, res, err := l.ReadBytes(offset, maxBytes, limit)
 	if err != nil || len(data) <= maxBytes {
 		return data, res, err
 	}

@@ -107,6 +107,7 @@ type Broker struct {
 	// metricsPort is the bound /metrics port, 0 when disabled.
 	metricsPort int
 	appended    *signal
+	replicas    *replicaManager
 
 	mu     sync.Mutex
 	conns  map[*conn]struct{}
@@ -137,6 +138,7 @@ func New(cfg config.Config, logger zerolog.Logger) (*Broker, error) {
 	b.pids.next, b.pids.end = 0, -1
 	b.metrics = newMetrics()
 	b.groups = newGroupManager(b)
+	b.replicas = newReplicaManager(b)
 	return b, nil
 }
 
@@ -215,7 +217,8 @@ func (b *Broker) Start() error {
 	b.coord, b.clusterID, err = coord.Start(coord.Options{Connect: b.cfg.ZookeeperConnect,
 		SessionTimeout: time.Duration(b.cfg.ZookeeperSessionTimeout) * time.Millisecond, BrokerID: b.cfg.BrokerID,
 		Info: info, Logger: b.base, OnView: b.applyView, ReservedBrokerMaxID: b.cfg.ReservedBrokerMaxID,
-		OnBrokerID: func(id int32) { b.cfg.BrokerID = id; b.setLogger() }}, proposed)
+		UncleanLeaderElection: b.cfg.UncleanLeaderElection,
+		OnBrokerID:            func(id int32) { b.cfg.BrokerID = id; b.setLogger() }}, proposed)
 	if err != nil {
 		return fail(fmt.Errorf("%w (%s)", err, b.cfg.Path))
 	}
@@ -243,10 +246,11 @@ func (b *Broker) Start() error {
 	case <-time.After(10 * time.Second):
 		return fail(fmt.Errorf("%w: ZooKeeper pass not completed within 10s (zookeeper.connect=%s)", ErrConfig, b.cfg.ZookeeperConnect))
 	}
-	b.wg.Add(3)
+	b.wg.Add(4)
 	go b.acceptLoop()
 	go b.retentionLoop()
 	go func() { defer b.wg.Done(); b.groups.tickLoop(b.stop) }()
+	go func() { defer b.wg.Done(); b.replicas.loop(b.stop) }()
 	b.log.Info().Str("listener", b.ln.Addr().String()).Str("advertised", net.JoinHostPort(b.host, strconv.Itoa(int(b.port)))).
 		Str("cluster_id", b.clusterID).Strs("accepted_unused_keys", b.cfg.ExtraKeys()).Msg("brokerd started")
 	return nil
@@ -277,6 +281,18 @@ func (b *Broker) Close() error {
 		b.mu.Unlock()
 		return nil
 	}
+	b.mu.Unlock()
+	if b.coord != nil && b.dirReady.Load() && b.cfg.ControlledShutdownEnable {
+		// Kafka's controlled shutdown: leadership moves to other in-sync
+		// replicas while this broker still serves, so producers switch
+		// with NOT_LEADER_OR_FOLLOWER instead of timing out.
+		b.replicas.controlledShutdown(10 * time.Second)
+	}
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
 	b.closed = true
 	close(b.stop)
 	conns := make([]*conn, 0, len(b.conns))
@@ -292,6 +308,7 @@ func (b *Broker) Close() error {
 	}
 	b.appended.notify()
 	b.wg.Wait()
+	b.replicas.close()
 	if b.coord != nil {
 		b.coord.Close()
 	}

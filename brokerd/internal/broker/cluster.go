@@ -2,6 +2,7 @@ package broker
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -14,7 +15,7 @@ import (
 )
 
 // localState is what the broker derived from the last view: the partitions
-// it leads (their logs exist) and the topics it has seen, so a topic that
+// assigned to it (their logs exist) and the topics it has seen, so a topic that
 // disappears from ZooKeeper (deleted by the controller) has its logs
 // removed. Only topics seen in a view are ever deleted locally: a wrong
 // zookeeper.connect never deletes data found on disk.
@@ -30,6 +31,7 @@ func (b *Broker) applyView(v coord.View) {
 		return
 	}
 	b.applyLogs(v)
+	b.replicas.apply(v)
 	b.groups.applyView(v)
 }
 
@@ -42,7 +44,7 @@ func (b *Broker) applyLogs(v coord.View) {
 		}
 		b.local.seen[name] = true
 		for p, part := range t.Partitions {
-			if part.State == nil || part.State.Leader != b.cfg.BrokerID {
+			if part.State == nil || !slices.Contains(part.Replicas, b.cfg.BrokerID) {
 				continue
 			}
 			tp := checkpoint.TopicPartition{Topic: name, Partition: p}
@@ -53,7 +55,7 @@ func (b *Broker) applyLogs(v coord.View) {
 				b.log.Error().Err(err).Str("partition", tp.String()).Msg("cannot create the log of a partition this broker leads")
 				continue
 			}
-			b.log.Info().Str("partition", tp.String()).Int32("leader_epoch", part.State.LeaderEpoch).Msg("leading partition")
+			b.log.Info().Str("partition", tp.String()).Msg("created the log of an assigned partition")
 		}
 	}
 	for name := range b.local.seen {

@@ -33,12 +33,21 @@ func (quiet) Printf(string, ...any) {}
 
 // startCluster runs n brokers (ids 1..n) on one chroot.
 func startCluster(t *testing.T, n int) ([]*Broker, string) {
+	return startClusterWith(t, n, nil)
+}
+
+// startClusterWith runs n brokers (ids 1..n) on one chroot, each config
+// changed by mutate.
+func startClusterWith(t *testing.T, n int, mutate func(*config.Config)) ([]*Broker, string) {
 	connect := zkServer.Connect(t.Name())
 	var bs []*Broker
 	for i := 1; i <= n; i++ {
 		b, _ := startBroker(t, func(c *config.Config) {
 			c.BrokerID = int32(i)
 			c.ZookeeperConnect = connect
+			if mutate != nil {
+				mutate(c)
+			}
 		})
 		bs = append(bs, b)
 	}

@@ -254,12 +254,12 @@ func (m *groupManager) commit(groupID string, values map[checkpoint.TopicPartiti
 	if err != nil {
 		return kerr.UnknownServerError.Code
 	}
-	res, err := l.Append(batch, segment.AppendOptions{AssignOffsets: true, LeaderEpoch: epoch})
+	_, err = l.Append(batch, segment.AppendOptions{AssignOffsets: true, LeaderEpoch: epoch})
 	if err != nil {
 		m.b.log.Error().Err(err).Str("group", groupID).Msg("writing committed offsets failed")
 		return kerr.UnknownServerError.Code
 	}
-	l.SetHighWatermark(res.LastOffset + 1)
+	m.b.replicas.leaderAppended(checkpoint.TopicPartition{Topic: offsetsTopic, Partition: m.partitionFor(groupID)}, l)
 	m.mu.Lock()
 	if m.offsets[groupID] == nil {
 		m.offsets[groupID] = map[checkpoint.TopicPartition]group.OffsetValue{}
@@ -327,12 +327,12 @@ func (m *groupManager) tombstone(groupID string, offsets map[checkpoint.TopicPar
 	if err != nil {
 		return kerr.UnknownServerError.Code
 	}
-	res, err := l.Append(batch, segment.AppendOptions{AssignOffsets: true, LeaderEpoch: epoch})
+	_, err = l.Append(batch, segment.AppendOptions{AssignOffsets: true, LeaderEpoch: epoch})
 	if err != nil {
 		m.b.log.Error().Err(err).Str("group", groupID).Msg("writing offset tombstones failed")
 		return kerr.UnknownServerError.Code
 	}
-	l.SetHighWatermark(res.LastOffset + 1)
+	m.b.replicas.leaderAppended(checkpoint.TopicPartition{Topic: offsetsTopic, Partition: m.partitionFor(groupID)}, l)
 	return 0
 }
 

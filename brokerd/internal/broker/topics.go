@@ -36,7 +36,7 @@ func applyTopicConfig(configs map[string]string, sc *segment.Config) {
 // topicConfigKeys are the topic configs accepted by CreateTopics.
 var topicConfigKeys = map[string]bool{"cleanup.policy": true, "segment.bytes": true, "segment.ms": true,
 	"retention.ms": true, "retention.bytes": true, "max.message.bytes": true, "delete.retention.ms": true,
-	"message.timestamp.type": true}
+	"message.timestamp.type": true, "min.insync.replicas": true, "unclean.leader.election.enable": true}
 
 // validateTopicConfig checks one topic config entry like Kafka's LogConfig.
 func validateTopicConfig(k, v string) error {
@@ -44,6 +44,18 @@ func validateTopicConfig(k, v string) error {
 		return fmt.Errorf("unknown or unsupported topic config %s", k)
 	}
 	sc := segment.DefaultConfig()
+	if k == "unclean.leader.election.enable" {
+		if v != "true" && v != "false" {
+			return fmt.Errorf("topic config %s=%q: want true or false", k, v)
+		}
+		return nil
+	}
+	if k == "min.insync.replicas" {
+		if n, err := strconv.Atoi(v); err != nil || n < 1 {
+			return fmt.Errorf("topic config %s=%q: want an integer >= 1", k, v)
+		}
+		return nil
+	}
 	if k != "cleanup.policy" && k != "message.timestamp.type" {
 		if _, err := strconv.ParseInt(v, 10, 64); err != nil {
 			return fmt.Errorf("topic config %s=%q is not a number", k, v)

@@ -57,6 +57,16 @@ type Config struct {
 	MinInsyncReplicas        int      // min.insync.replicas, default 1
 	MetricsPort              int      // metrics.port (brokerd's Prometheus port), default 9404; -1 = off
 
+	// Replication (issue 8).
+	ReplicaLagTimeMaxMs          int64 // replica.lag.time.max.ms, default 30000
+	ReplicaFetchWaitMaxMs        int64 // replica.fetch.wait.max.ms, default 500
+	ReplicaFetchMaxBytes         int32 // replica.fetch.max.bytes, default 1048576
+	ReplicaFetchResponseMaxBytes int32 // replica.fetch.response.max.bytes, default 10485760
+	ReplicaFetchBackoffMs        int64 // replica.fetch.backoff.ms, default 1000
+	ReplicaHWCheckpointMs        int64 // replica.high.watermark.checkpoint.interval.ms, default 5000
+	UncleanLeaderElection        bool  // unclean.leader.election.enable, default false
+	ControlledShutdownEnable     bool  // controlled.shutdown.enable, default true
+
 	OffsetsRetentionMinutes  int64 // offsets.retention.minutes, default 10080 (7 days)
 	OffsetsRetentionCheckMs  int64 // offsets.retention.check.interval.ms, default 600000
 	ReservedBrokerMaxID      int32 // reserved.broker.max.id, default 1000
@@ -96,6 +106,14 @@ func Default() Config {
 		SocketRequestMaxBytes:    104857600,
 		MinInsyncReplicas:        1,
 		MetricsPort:              9404,
+
+		ReplicaLagTimeMaxMs:          30000,
+		ReplicaFetchWaitMaxMs:        500,
+		ReplicaFetchMaxBytes:         1048576,
+		ReplicaFetchResponseMaxBytes: 10485760,
+		ReplicaFetchBackoffMs:        1000,
+		ReplicaHWCheckpointMs:        5000,
+		ControlledShutdownEnable:     true,
 
 		OffsetsRetentionMinutes:  10080,
 		OffsetsRetentionCheckMs:  600000,
@@ -307,6 +325,39 @@ func Parse(path, text string) (Config, error) {
 				c.GroupMinSessionTimeoutMs = n
 			default:
 				c.GroupMaxSessionTimeoutMs = n
+			}
+		case "replica.lag.time.max.ms", "replica.fetch.wait.max.ms", "replica.fetch.backoff.ms", "replica.high.watermark.checkpoint.interval.ms":
+			n, e := strconv.ParseInt(v, 10, 64)
+			if e != nil || n < 1 {
+				return c, bad(k, v, "want a positive number of milliseconds")
+			}
+			switch k {
+			case "replica.lag.time.max.ms":
+				c.ReplicaLagTimeMaxMs = n
+			case "replica.fetch.wait.max.ms":
+				c.ReplicaFetchWaitMaxMs = n
+			case "replica.fetch.backoff.ms":
+				c.ReplicaFetchBackoffMs = n
+			default:
+				c.ReplicaHWCheckpointMs = n
+			}
+		case "replica.fetch.max.bytes", "replica.fetch.response.max.bytes":
+			n, e := atoiMin(v, 1)
+			if e != nil || n > 1<<31-1 {
+				return c, bad(k, v, "want a positive byte count")
+			}
+			if k == "replica.fetch.max.bytes" {
+				c.ReplicaFetchMaxBytes = int32(n)
+			} else {
+				c.ReplicaFetchResponseMaxBytes = int32(n)
+			}
+		case "unclean.leader.election.enable":
+			if c.UncleanLeaderElection, err = parseBool(v); err != nil {
+				return c, bad(k, v, err.Error())
+			}
+		case "controlled.shutdown.enable":
+			if c.ControlledShutdownEnable, err = parseBool(v); err != nil {
+				return c, bad(k, v, err.Error())
 			}
 		case "metrics.port":
 			n, e := strconv.Atoi(v)

@@ -59,12 +59,18 @@ type Options struct {
 	Logger              zerolog.Logger
 	// OnView is called from the coordinator goroutine after every pass.
 	OnView func(View)
+	// UncleanLeaderElection is the broker's unclean.leader.election.enable
+	// (a topic's own setting wins), used when this broker is controller.
+	UncleanLeaderElection bool
 }
 
 // Partition is one partition's assignment and state.
 type Partition struct {
 	Replicas []int32
 	State    *kafkazk.PartitionState // nil until the controller writes it
+	// StateVersion is the state znode's version, for version-checked
+	// writes (the leader's ISR changes, the controller's elections).
+	StateVersion int32
 }
 
 // Topic is one topic in the view.
@@ -546,9 +552,9 @@ func (c *Coordinator) read() (View, error) {
 		for p, replicas := range a.Partitions {
 			part := Partition{Replicas: replicas}
 			sp := c.p(kafkazk.PartitionStatePath(name, p))
-			if data, _, err := c.getW(sp); err == nil {
+			if data, st, err := c.getW(sp); err == nil {
 				if s, err := kafkazk.DecodePartitionState(sp, data); err == nil {
-					part.State = &s
+					part.State, part.StateVersion = &s, st.Version
 				}
 			}
 			t.Partitions[p] = part
@@ -604,8 +610,12 @@ func (c *Coordinator) control(v View) (bool, error) {
 		if t.Deleting {
 			continue
 		}
+		unclean := c.opts.UncleanLeaderElection
+		if v, ok := t.Config["unclean.leader.election.enable"]; ok {
+			unclean = v == "true"
+		}
 		for p, part := range t.Partitions {
-			next, ok := Decide(part.Replicas, live, part.State, c.epoch)
+			next, ok := Decide(part.Replicas, live, part.State, c.epoch, unclean)
 			if !ok {
 				continue
 			}
@@ -621,13 +631,36 @@ func (c *Coordinator) control(v View) (bool, error) {
 				}
 				err = c.fenced(&zk.CreateRequest{Path: sp, Data: data, Acl: zk.WorldACL(zk.PermAll)})
 			} else {
-				err = c.fenced(&zk.SetDataRequest{Path: sp, Data: data, Version: -1})
+				// At the version read: a leader's ISR change written since
+				// makes this fail, and the next pass decides again.
+				err = c.fenced(&zk.SetDataRequest{Path: sp, Data: data, Version: part.StateVersion})
 			}
-			if err != nil {
+			if errors.Is(err, ErrFenced) {
 				return changed, err
 			}
-			c.log.Info().Str("topic", name).Int32("partition", p).Int32("leader", next.Leader).Int32("leader_epoch", next.LeaderEpoch).Msg("partition leader elected")
+			if err != nil {
+				c.log.Info().Err(err).Str("topic", name).Int32("partition", p).Msg("partition state changed under the controller; deciding again")
+				changed = true
+				c.Kick()
+				continue
+			}
+			if part.State == nil || next.Leader != part.State.Leader {
+				c.log.Info().Str("topic", name).Int32("partition", p).Int32("leader", next.Leader).Int32("leader_epoch", next.LeaderEpoch).Ints32("isr", next.ISR).Msg("partition leader elected")
+			} else {
+				c.log.Info().Str("topic", name).Int32("partition", p).Ints32("isr", next.ISR).Msg("dead replicas removed from the ISR")
+			}
 			changed = true
+		}
+	}
+	// ISR change notifications: brokers learn ISR changes through their
+	// watches on the state znodes, so the controller only consumes them
+	// (Kafka's controller sends UpdateMetadata, then deletes them).
+	notes, err := c.childrenW(c.p(kafkazk.IsrChangeNotificationPath))
+	if err == nil {
+		for _, n := range notes {
+			if err := c.conn.Delete(c.p(kafkazk.IsrChangeNotificationPath)+"/"+n, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
+				c.log.Warn().Err(err).Str("notification", n).Msg("cannot delete an ISR change notification")
+			}
 		}
 	}
 	return changed, nil
@@ -731,6 +764,28 @@ func (c *Coordinator) UpdateAssignment(name string, assignment map[int32][]int32
 	c.Kick()
 	return nil
 }
+
+// WriteState writes a partition's state znode at version (a leader's ISR
+// change, Kafka's ZooKeeper-mode updateLeaderAndIsr) and, on success,
+// announces it with a sequential /isr_change_notification/isr_change_
+// znode. It returns the new version; zk.ErrBadVersion (wrapped) means the
+// state changed since it was read.
+func (c *Coordinator) WriteState(topic string, p int32, s kafkazk.PartitionState, version int32) (int32, error) {
+	sp := c.p(kafkazk.PartitionStatePath(topic, p))
+	st, err := c.conn.Set(sp, kafkazk.EncodePartitionState(s), version)
+	if err != nil {
+		return 0, fmt.Errorf("%w: update %s at version %d: %w", ErrZooKeeper, sp, version, err)
+	}
+	note := kafkazk.EncodeIsrChange([]kafkazk.TopicPartitionRef{{Topic: topic, Partition: p}})
+	if _, err := c.conn.Create(c.p(kafkazk.IsrChangeNotificationPath)+"/isr_change_", note, zk.FlagSequence, zk.WorldACL(zk.PermAll)); err != nil {
+		c.log.Warn().Err(err).Msg("cannot announce an ISR change in /isr_change_notification")
+	}
+	c.Kick()
+	return st.Version, nil
+}
+
+// IsBadVersion reports a version-checked write that lost a race.
+func IsBadVersion(err error) bool { return errors.Is(err, zk.ErrBadVersion) }
 
 // ProducerIDBlockSize is Kafka's block of producer ids per allocation.
 const ProducerIDBlockSize = 1000

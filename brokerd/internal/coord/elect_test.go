@@ -16,45 +16,57 @@ func live(ids ...int32) map[int32]bool {
 	return m
 }
 
+func st(leader, epoch int32, isr ...int32) kafkazk.PartitionState {
+	return kafkazk.PartitionState{ControllerEpoch: 7, Leader: leader, LeaderEpoch: epoch, ISR: isr, Version: 1}
+}
+
+// Kafka's controller rules, one row each (see Decide).
 func TestDecide(t *testing.T) {
-	// New partition: first live assigned replica leads, alone in the ISR, epoch 0.
-	s, ch := Decide([]int32{2, 1, 3}, live(1, 3), nil, 7)
-	require.True(t, ch)
-	require.Equal(t, kafkazk.PartitionState{ControllerEpoch: 7, Leader: 1, LeaderEpoch: 0, ISR: []int32{1}, Version: 1}, s)
-	// Its leader dies: the live follower 3 is not in the ISR, so no leader.
-	s, ch = Decide([]int32{2, 1, 3}, live(3), &s, 7)
-	require.True(t, ch)
-	require.Equal(t, int32(NoLeader), s.Leader)
+	p := func(s kafkazk.PartitionState) *kafkazk.PartitionState { return &s }
+	cases := []struct {
+		name     string
+		assigned []int32
+		live     map[int32]bool
+		cur      *kafkazk.PartitionState
+		unclean  bool
+		want     kafkazk.PartitionState
+		changed  bool
+	}{
+		{"new partition: first live replica leads, the live replicas are the ISR", []int32{2, 1, 3}, live(1, 3), nil, false, st(1, 0, 1, 3), true},
+		{"new partition with nobody alive waits", []int32{2}, live(1), nil, false, kafkazk.PartitionState{}, false},
+		{"live leader with a live ISR: unchanged", []int32{2, 1}, live(1, 2), p(st(2, 4, 2, 1)), false, st(2, 4, 2, 1), false},
+		{"live leader, dead follower: the follower leaves the ISR, same epoch", []int32{2, 1, 3}, live(1, 2), p(st(2, 4, 2, 1, 3)), false, st(2, 4, 2, 1), true},
+		{"dead leader: first live ISR member in assignment order, epoch+1", []int32{2, 1, 3}, live(1, 3), p(st(2, 4, 2, 3, 1)), false, st(1, 5, 3, 1), true},
+		{"a live replica outside the ISR is not eligible", []int32{2, 1, 3}, live(3), p(st(2, 4, 2, 1)), false, st(NoLeader, 5, 2, 1), true},
+		{"leaderless stays leaderless while no ISR member lives", []int32{2, 1, 3}, live(3), p(st(NoLeader, 5, 2, 1)), false, st(NoLeader, 5, 2, 1), false},
+		{"an ISR member returns: it leads", []int32{2, 1, 3}, live(2, 3), p(st(NoLeader, 5, 2, 1)), false, st(2, 6, 2), true},
+		{"unclean election: a live replica outside the ISR leads", []int32{2, 1, 3}, live(3), p(st(2, 4, 2, 1)), true, st(3, 5, 3), true},
+		{"unclean election with nobody alive: leaderless", []int32{2, 1}, live(3), p(st(2, 4, 2, 1)), true, st(NoLeader, 5, 2, 1), true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, changed := Decide(c.assigned, c.live, c.cur, 7, c.unclean)
+			require.Equal(t, c.changed, changed)
+			if changed || c.cur != nil {
+				require.Equal(t, c.want, got)
+			}
+		})
+	}
+}
 
-	// New partition with nobody alive: wait.
-	_, ch = Decide([]int32{2}, live(1), nil, 7)
-	require.False(t, ch)
-
-	// Live leader: unchanged.
-	cur := kafkazk.PartitionState{ControllerEpoch: 1, Leader: 2, LeaderEpoch: 4, ISR: []int32{2, 1}}
-	s, ch = Decide([]int32{2, 1}, live(1, 2), &cur, 7)
-	require.False(t, ch)
-	require.Equal(t, cur, s)
-
-	// Leader gone: next in ISR by assignment order, epoch bumped.
-	s, ch = Decide([]int32{2, 1, 3}, live(1, 3), &cur, 8)
-	require.True(t, ch)
-	require.Equal(t, int32(1), s.Leader)
-	require.Equal(t, int32(5), s.LeaderEpoch)
-	require.Equal(t, []int32{1}, s.ISR) // 3 was never in the ISR
-	require.Equal(t, int32(8), s.ControllerEpoch)
-
-	// No ISR member alive: NoLeader, ISR kept; a second pass changes nothing.
-	s, ch = Decide([]int32{2, 1, 3}, live(3), &cur, 8)
-	require.True(t, ch)
-	require.Equal(t, int32(NoLeader), s.Leader)
-	require.Equal(t, []int32{2, 1}, s.ISR)
-	_, ch = Decide([]int32{2, 1, 3}, live(3), &s, 8)
-	require.False(t, ch)
-
-	// The old leader comes back: it leads again.
-	s2, ch := Decide([]int32{2, 1, 3}, live(2, 3), &s, 9)
-	require.True(t, ch)
-	require.Equal(t, int32(2), s2.Leader)
-	require.Equal(t, int32(6), s2.LeaderEpoch)
+func TestShutdownMove(t *testing.T) {
+	// The leader leaves: the next live ISR member by assignment order leads.
+	s, ok := ShutdownMove(1, []int32{1, 2, 3}, live(1, 2, 3), st(1, 3, 1, 3, 2))
+	require.True(t, ok)
+	require.Equal(t, st(2, 4, 3, 2), s)
+	// A follower leaves the ISR, the leader and epoch stay.
+	s, ok = ShutdownMove(3, []int32{1, 2, 3}, live(1, 2, 3), st(1, 3, 1, 3))
+	require.True(t, ok)
+	require.Equal(t, st(1, 3, 1), s)
+	// The only ISR member cannot hand over.
+	_, ok = ShutdownMove(1, []int32{1, 2}, live(1, 2), st(1, 3, 1))
+	require.False(t, ok)
+	// Not in the ISR: nothing to do.
+	_, ok = ShutdownMove(2, []int32{1, 2}, live(1, 2), st(1, 3, 1))
+	require.False(t, ok)
 }

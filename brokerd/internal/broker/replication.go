@@ -1,0 +1,862 @@
+package broker
+
+// Replication wiring (issue 8): one replica.Partition (pure) per partition
+// this broker holds, the follower fetchers, the leader side of replica
+// fetches, acks=all waits, ISR changes written to ZooKeeper, high
+// watermark checkpoints and controlled shutdown.
+//
+//   - Roles come from the partition state znodes (coord.View): the leader
+//     in the state leads at its leader epoch; the other assigned replicas
+//     follow it.
+//   - A follower first truncates (OffsetForLeaderEpoch to the leader, for
+//     its latest epoch; replica.TruncateTo), then fetches with Fetch
+//     requests carrying its broker id (franz-go kmsg through a kgo client
+//     per leader), appends the batches as they are (offsets and leader
+//     epochs kept, leader-epoch-checkpoint updated by storage/segment),
+//     rebuilds idempotent producer state from them, and takes the
+//     leader's high watermark capped by its own log end offset.
+//   - The leader records each replica fetch's offset as that follower's
+//     LEO, advances the high watermark (min LEO over the ISR) and wakes
+//     consumers and acks=all producers; ISR changes the core proposes are
+//     written to the state znode at the version read and announced under
+//     /isr_change_notification.
+//   - replication-offset-checkpoint is written every
+//     replica.high.watermark.checkpoint.interval.ms.
+//
+// Lock order: replicaManager.mu before partReplica.mu; storage's own
+// locks after both. ZooKeeper writes are made without either lock.
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"mqstack/brokerd/internal/coord"
+	"mqstack/brokerd/internal/replica"
+	"mqstack/proto/kafka"
+	"mqstack/proto/kafkazk"
+	"mqstack/storage/checkpoint"
+	"mqstack/storage/segment"
+)
+
+type partReplica struct {
+	tp checkpoint.TopicPartition
+
+	mu       sync.Mutex
+	core     *replica.Partition
+	log      *segment.Log
+	leader   int32 // the leader in the state znode, -1 none, -2 not yet known
+	state    kafkazk.PartitionState
+	version  int32 // the state znode's version
+	truncate bool  // follower: truncation (OffsetForLeaderEpoch) pending
+	fetcher  *fetcher
+}
+
+type replicaManager struct {
+	b       *Broker
+	start   time.Time
+	hwMoved *signal // wakes acks=all produces
+	isrKick chan struct{}
+
+	mu           sync.Mutex
+	parts        map[checkpoint.TopicPartition]*partReplica
+	fetchers     map[int32]*fetcher
+	shuttingDown bool
+	wg           sync.WaitGroup
+}
+
+func newReplicaManager(b *Broker) *replicaManager {
+	return &replicaManager{b: b, start: time.Now(), hwMoved: newSignal(), isrKick: make(chan struct{}, 1),
+		parts: map[checkpoint.TopicPartition]*partReplica{}, fetchers: map[int32]*fetcher{}}
+}
+
+// now is the replica cores' tick: milliseconds on the monotonic clock.
+func (rm *replicaManager) now() int64 { return time.Since(rm.start).Milliseconds() }
+
+func (rm *replicaManager) kickISR() {
+	select {
+	case rm.isrKick <- struct{}{}:
+	default:
+	}
+}
+
+func (rm *replicaManager) get(tp checkpoint.TopicPartition) *partReplica {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	return rm.parts[tp]
+}
+
+// syncHW copies the core's high watermark to the log (read by fetch and
+// ListOffsets, checkpointed). Holds pr.mu.
+func (pr *partReplica) syncHW() { pr.log.SetHighWatermark(pr.core.HW()) }
+
+// apply takes the roles of a new view. Runs on the coordinator goroutine
+// after the logs of every assigned partition exist.
+func (rm *replicaManager) apply(v coord.View) {
+	self := rm.b.cfg.BrokerID
+	cfg := replica.Config{LagTimeMax: rm.b.cfg.ReplicaLagTimeMaxMs}
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	seen := map[checkpoint.TopicPartition]bool{}
+	for name, t := range v.Topics {
+		if t.Deleting {
+			continue
+		}
+		for p, part := range t.Partitions {
+			if part.State == nil || !slices.Contains(part.Replicas, self) {
+				continue
+			}
+			tp := checkpoint.TopicPartition{Topic: name, Partition: p}
+			l, ok := rm.b.dir.Log(tp)
+			if !ok {
+				continue
+			}
+			seen[tp] = true
+			pr := rm.parts[tp]
+			if pr == nil {
+				pr = &partReplica{tp: tp, core: replica.New(self, cfg), leader: -2, version: -1}
+				rm.parts[tp] = pr
+			}
+			st := *part.State
+			pr.mu.Lock()
+			pr.log = l
+			switch {
+			case st.Leader == self:
+				if !pr.core.Leader() || pr.core.Epoch() != st.LeaderEpoch {
+					rm.unfollowLocked(pr)
+					pr.core.BecomeLeader(st.LeaderEpoch, part.Replicas, st.ISR, l.LogEndOffset(), l.HighWatermark(), rm.now())
+					pr.syncHW()
+					rm.b.log.Info().Str("partition", tp.String()).Int32("leader_epoch", st.LeaderEpoch).Ints32("isr", st.ISR).
+						Int64("log_end_offset", l.LogEndOffset()).Int64("high_watermark", pr.core.HW()).Msg("leading partition")
+				} else if part.StateVersion > pr.version && pr.core.SetISR(st.ISR) {
+					pr.syncHW()
+				}
+			case st.Leader == coord.NoLeader:
+				if pr.core.Leader() || pr.leader != coord.NoLeader {
+					rm.unfollowLocked(pr)
+					pr.core.BecomeFollower(st.LeaderEpoch, part.Replicas, st.ISR, l.LogEndOffset(), l.HighWatermark())
+					rm.b.log.Warn().Str("partition", tp.String()).Msg("partition has no leader")
+				}
+			default:
+				if pr.core.Leader() || pr.leader != st.Leader || pr.core.Epoch() != st.LeaderEpoch {
+					rm.unfollowLocked(pr)
+					pr.core.BecomeFollower(st.LeaderEpoch, part.Replicas, st.ISR, l.LogEndOffset(), l.HighWatermark())
+					pr.truncate = true
+					if bi, ok := v.Brokers[st.Leader]; ok && !rm.shuttingDown {
+						rm.followLocked(pr, st.Leader, rm.b.endpoint(bi))
+					}
+					rm.b.log.Info().Str("partition", tp.String()).Int32("leader", st.Leader).Int32("leader_epoch", st.LeaderEpoch).Msg("following partition")
+				} else if bi, ok := v.Brokers[st.Leader]; ok && !rm.shuttingDown {
+					rm.followLocked(pr, st.Leader, rm.b.endpoint(bi)) // the leader's address may have changed
+				}
+			}
+			pr.leader, pr.state = st.Leader, st
+			pr.version = max(pr.version, part.StateVersion)
+			pr.mu.Unlock()
+		}
+	}
+	for tp, pr := range rm.parts {
+		if !seen[tp] {
+			pr.mu.Lock()
+			rm.unfollowLocked(pr)
+			pr.mu.Unlock()
+			delete(rm.parts, tp)
+		}
+	}
+	rm.hwMoved.notify()
+}
+
+func (b *Broker) endpoint(bi kafkazk.BrokerInfo) string {
+	if ep, ok := bi.Endpoint(b.cfg.Listeners[0].Name); ok {
+		return fmt.Sprintf("%s:%d", ep.Host, ep.Port)
+	}
+	return fmt.Sprintf("%s:%d", bi.Host, bi.Port)
+}
+
+// minISR is the topic's min.insync.replicas, else the broker's.
+func (b *Broker) minISR(topic string) int {
+	if t := b.topicView(topic); t != nil {
+		if v, ok := t.Config["min.insync.replicas"]; ok {
+			var n int
+			if _, err := fmt.Sscan(v, &n); err == nil && n > 0 {
+				return n
+			}
+		}
+	}
+	return b.cfg.MinInsyncReplicas
+}
+
+// leaderAppended tells the core about an append made on the leader path
+// (produce, group offsets) and moves the high watermark if it can.
+func (rm *replicaManager) leaderAppended(tp checkpoint.TopicPartition, l *segment.Log) {
+	pr := rm.get(tp)
+	if pr == nil {
+		l.SetHighWatermark(l.LogEndOffset())
+		return
+	}
+	pr.mu.Lock()
+	moved := pr.core.Appended(l.LogEndOffset())
+	if moved {
+		pr.syncHW()
+	}
+	pr.mu.Unlock()
+	if moved {
+		rm.hwMoved.notify()
+	}
+}
+
+// replicaFetch records a follower's fetch on the leader: its fetch offset
+// is its log end offset. It returns the log and the error code to answer.
+func (rm *replicaManager) replicaFetch(replicaID int32, tp checkpoint.TopicPartition, rp *kmsg.FetchRequestTopicPartition, record bool) (*segment.Log, int16) {
+	pr := rm.get(tp)
+	if pr == nil {
+		return nil, kerr.NotLeaderForPartition.Code
+	}
+	pr.mu.Lock()
+	if !pr.core.Leader() {
+		pr.mu.Unlock()
+		return nil, kerr.NotLeaderForPartition.Code
+	}
+	if rp.CurrentLeaderEpoch >= 0 && rp.CurrentLeaderEpoch < pr.core.Epoch() {
+		pr.mu.Unlock()
+		return nil, kerr.FencedLeaderEpoch.Code
+	}
+	if rp.CurrentLeaderEpoch > pr.core.Epoch() {
+		pr.mu.Unlock()
+		return nil, kerr.UnknownLeaderEpoch.Code
+	}
+	l := pr.log
+	moved := false
+	proposal := false
+	if record && rp.FetchOffset <= l.LogEndOffset() && rp.FetchOffset >= l.LogStartOffset() {
+		var err error
+		moved, err = pr.core.FollowerFetch(replicaID, rp.FetchOffset, rm.now())
+		if err != nil {
+			pr.mu.Unlock()
+			return nil, kerr.ReplicaNotAvailable.Code
+		}
+		if moved {
+			pr.syncHW()
+		}
+		_, proposal = pr.core.Proposal()
+	}
+	pr.mu.Unlock()
+	if moved {
+		rm.hwMoved.notify()
+		rm.b.appended.notify()
+	}
+	if proposal {
+		rm.kickISR()
+	}
+	return l, 0
+}
+
+// ackWait is one partition of an acks=all produce waiting for the ISR.
+type ackWait struct {
+	pr     *partReplica
+	last   int64
+	min    int
+	ti, pi int   // where the answer goes in the response
+	code   int16 // the outcome
+}
+
+// waitAcks holds an acks=all produce until the high watermark passes each
+// partition's last offset, the ISR falls below min.insync.replicas
+// (NOT_ENOUGH_REPLICAS_AFTER_APPEND), leadership moves
+// (NOT_LEADER_OR_FOLLOWER) or the request timeout passes
+// (REQUEST_TIMED_OUT): Kafka's produce purgatory.
+func (rm *replicaManager) waitAcks(waits []ackWait, timeout time.Duration) {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		woke := rm.hwMoved.wait()
+		open := 0
+		for i := range waits {
+			w := &waits[i]
+			if w.pr == nil {
+				continue
+			}
+			w.pr.mu.Lock()
+			res := w.pr.core.Acked(w.last, w.min)
+			w.pr.mu.Unlock()
+			switch res {
+			case replica.AckDone:
+				w.pr = nil
+			case replica.AckNotEnoughReplicasAfterAppend:
+				w.code, w.pr = kerr.NotEnoughReplicasAfterAppend.Code, nil
+			case replica.AckNotLeader:
+				w.code, w.pr = kerr.NotLeaderForPartition.Code, nil
+			default:
+				open++
+			}
+		}
+		if open == 0 {
+			return
+		}
+		select {
+		case <-woke:
+		case <-timer.C:
+			for i := range waits {
+				if waits[i].pr != nil {
+					waits[i].code = kerr.RequestTimedOut.Code
+				}
+			}
+			return
+		case <-rm.b.stop:
+			for i := range waits {
+				if waits[i].pr != nil {
+					waits[i].code = kerr.NotLeaderForPartition.Code
+				}
+			}
+			return
+		}
+	}
+}
+
+// loop ticks the leader cores (ISR shrink), writes the ISR changes they
+// propose and checkpoints the high watermarks.
+func (rm *replicaManager) loop(stop <-chan struct{}) {
+	tick := time.Duration(min(max(rm.b.cfg.ReplicaLagTimeMaxMs/4, 10), 1000)) * time.Millisecond
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	lastCheckpoint := time.Now()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		case <-rm.isrKick:
+		}
+		rm.writeISRChanges()
+		if time.Since(lastCheckpoint) >= time.Duration(rm.b.cfg.ReplicaHWCheckpointMs)*time.Millisecond {
+			lastCheckpoint = time.Now()
+			if err := rm.b.dir.Checkpoint(); err != nil {
+				rm.b.log.Warn().Err(err).Msg("writing the checkpoint files (replication-offset-checkpoint) failed")
+			}
+		}
+	}
+}
+
+func (rm *replicaManager) snapshot() []*partReplica {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	out := make([]*partReplica, 0, len(rm.parts))
+	for _, pr := range rm.parts {
+		out = append(out, pr)
+	}
+	return out
+}
+
+func (rm *replicaManager) writeISRChanges() {
+	now := rm.now()
+	for _, pr := range rm.snapshot() {
+		pr.mu.Lock()
+		if !pr.core.Leader() {
+			pr.mu.Unlock()
+			continue
+		}
+		pr.core.Tick(now)
+		isr, ok := pr.core.Proposal()
+		next, version, epoch := pr.state, pr.version, pr.core.Epoch()
+		old := pr.core.ISR()
+		pr.mu.Unlock()
+		if !ok {
+			continue
+		}
+		if dead := notLive(isr, rm.b.view()); len(dead) > 0 {
+			// Never add a broker whose session is gone (a fetch of a
+			// stopped broker can still be in flight).
+			pr.mu.Lock()
+			pr.core.ISRFailed()
+			pr.mu.Unlock()
+			continue
+		}
+		next.Leader, next.LeaderEpoch, next.ISR = rm.b.cfg.BrokerID, epoch, isr
+		ver, err := rm.b.coord.WriteState(pr.tp.Topic, pr.tp.Partition, next, version)
+		pr.mu.Lock()
+		still := pr.core.Leader() && pr.core.Epoch() == epoch
+		switch {
+		case err != nil:
+			if still {
+				pr.core.ISRFailed()
+			}
+			pr.mu.Unlock()
+			rm.b.log.Info().Err(err).Str("partition", pr.tp.String()).Ints32("isr", isr).Msg("ISR change not written; the state changed, retrying with the new one")
+			rm.b.coord.Kick()
+			continue
+		case still:
+			pr.version, pr.state = max(pr.version, ver), next
+			if pr.core.ISRWritten(isr) {
+				pr.syncHW()
+			}
+		}
+		pr.mu.Unlock()
+		what := "ISR expanded"
+		if len(isr) < len(old) {
+			what = "ISR shrunk"
+		}
+		rm.b.log.Info().Str("partition", pr.tp.String()).Ints32("from", old).Ints32("to", isr).Int32("zk_version", ver).Msg(what)
+		rm.hwMoved.notify()
+		rm.b.appended.notify()
+	}
+}
+
+func notLive(ids []int32, v coord.View) []int32 {
+	var out []int32
+	for _, id := range ids {
+		if _, ok := v.Brokers[id]; !ok {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// controlledShutdown moves leadership off this broker and takes it out of
+// every ISR before it stops (Kafka's controlled shutdown; here the broker
+// writes the state znodes itself, at the version read, instead of asking
+// the controller). It waits up to timeout for the moves to be seen.
+func (rm *replicaManager) controlledShutdown(timeout time.Duration) {
+	self := rm.b.cfg.BrokerID
+	rm.mu.Lock()
+	rm.shuttingDown = true
+	rm.mu.Unlock()
+	deadline := time.Now().Add(timeout)
+	for attempt := 0; time.Now().Before(deadline); attempt++ {
+		v := rm.b.view()
+		live := map[int32]bool{}
+		for id := range v.Brokers {
+			live[id] = true
+		}
+		pending := 0
+		for _, pr := range rm.snapshot() {
+			pr.mu.Lock()
+			st, version, replicas := pr.state, pr.version, pr.core.Replicas()
+			pr.mu.Unlock()
+			next, ok := coord.ShutdownMove(self, replicas, live, st)
+			if !ok {
+				continue
+			}
+			pending++
+			if _, err := rm.b.coord.WriteState(pr.tp.Topic, pr.tp.Partition, next, version); err != nil {
+				rm.b.log.Info().Err(err).Str("partition", pr.tp.String()).Msg("controlled shutdown: state changed, retrying")
+				continue
+			}
+			rm.b.log.Info().Str("partition", pr.tp.String()).Int32("new_leader", next.Leader).Ints32("isr", next.ISR).Msg("controlled shutdown: moved off this broker")
+		}
+		if pending == 0 {
+			rm.b.log.Info().Int("attempts", attempt).Msg("controlled shutdown complete")
+			return
+		}
+		// Wait for the writes to come back through the watches.
+		_, ch := rm.b.coord.View()
+		rm.b.coord.Kick()
+		select {
+		case <-ch:
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	rm.b.log.Warn().Dur("timeout", timeout).Msg("controlled shutdown did not complete; stopping anyway")
+}
+
+// underReplicated counts the partitions this broker leads whose ISR is
+// smaller than their assignment.
+func (rm *replicaManager) underReplicated() int {
+	n := 0
+	for _, pr := range rm.snapshot() {
+		pr.mu.Lock()
+		if pr.core.Leader() && len(pr.core.ISR()) < len(pr.core.Replicas()) {
+			n++
+		}
+		pr.mu.Unlock()
+	}
+	return n
+}
+
+// close stops every fetcher and waits for them.
+func (rm *replicaManager) close() {
+	rm.mu.Lock()
+	rm.shuttingDown = true
+	for id, f := range rm.fetchers {
+		f.cancel()
+		delete(rm.fetchers, id)
+	}
+	rm.mu.Unlock()
+	rm.wg.Wait()
+}
+
+// ---- followers ----
+
+// fetcher fetches every partition this broker follows from one leader.
+type fetcher struct {
+	rm     *replicaManager
+	leader int32
+	addr   string
+	parts  map[checkpoint.TopicPartition]*partReplica // guarded by rm.mu
+	ctx    context.Context
+	cancel context.CancelFunc
+	wake   chan struct{}
+}
+
+// followLocked moves pr to the fetcher of leader at addr. Holds rm.mu and pr.mu.
+func (rm *replicaManager) followLocked(pr *partReplica, leader int32, addr string) {
+	f := rm.fetchers[leader]
+	if f != nil && f.addr != addr {
+		f.cancel()
+		delete(rm.fetchers, leader)
+		f = nil
+	}
+	if f == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		f = &fetcher{rm: rm, leader: leader, addr: addr, parts: map[checkpoint.TopicPartition]*partReplica{},
+			ctx: ctx, cancel: cancel, wake: make(chan struct{}, 1)}
+		rm.fetchers[leader] = f
+		rm.wg.Add(1)
+		go f.run()
+	}
+	for id, o := range rm.fetchers {
+		if id != leader {
+			delete(o.parts, pr.tp)
+		}
+	}
+	f.parts[pr.tp] = pr
+	pr.fetcher = f
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// unfollowLocked stops fetching pr. Holds rm.mu and pr.mu.
+func (rm *replicaManager) unfollowLocked(pr *partReplica) {
+	pr.fetcher = nil
+	for id, f := range rm.fetchers {
+		delete(f.parts, pr.tp)
+		if len(f.parts) == 0 {
+			f.cancel()
+			delete(rm.fetchers, id)
+		}
+	}
+}
+
+type fetchItem struct {
+	pr     *partReplica
+	epoch  int32
+	offset int64
+	start  int64
+	latest int32 // the log's latest leader epoch, -1 none
+	leo    int64
+	hw     int64
+}
+
+func (f *fetcher) run() {
+	defer f.rm.wg.Done()
+	b := f.rm.b
+	log := b.log.With().Int32("leader", f.leader).Str("leader_addr", f.addr).Logger()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(f.addr), kgo.ClientID(fmt.Sprintf("broker-%d-fetcher", b.cfg.BrokerID)),
+		kgo.RequestTimeoutOverhead(10*time.Second))
+	if err != nil {
+		log.Error().Err(err).Msg("cannot create the replica fetcher client")
+		return
+	}
+	defer cl.Close()
+	backoff := time.Duration(b.cfg.ReplicaFetchBackoffMs) * time.Millisecond
+	sleep := func() bool {
+		select {
+		case <-f.ctx.Done():
+			return false
+		case <-time.After(backoff):
+			return true
+		}
+	}
+	log.Info().Msg("replica fetcher started")
+	defer log.Info().Msg("replica fetcher stopped")
+	for f.ctx.Err() == nil {
+		var trunc, fetch []fetchItem
+		f.rm.mu.Lock()
+		for _, pr := range f.parts {
+			pr.mu.Lock()
+			it := fetchItem{pr: pr, epoch: pr.core.Epoch(), offset: pr.log.LogEndOffset(), start: pr.log.LogStartOffset(),
+				latest: -1, leo: pr.log.LogEndOffset(), hw: pr.log.HighWatermark()}
+			if es := pr.log.LeaderEpochs(); len(es) > 0 {
+				it.latest = es[len(es)-1].Epoch
+			}
+			if pr.truncate {
+				trunc = append(trunc, it)
+			} else {
+				fetch = append(fetch, it)
+			}
+			pr.mu.Unlock()
+		}
+		f.rm.mu.Unlock()
+		if len(trunc)+len(fetch) == 0 {
+			select {
+			case <-f.ctx.Done():
+				return
+			case <-f.wake:
+			}
+			continue
+		}
+		if len(trunc) > 0 {
+			if err := f.truncate(cl, trunc); err != nil {
+				log.Info().Err(err).Msg("truncation request failed; backing off")
+				if !sleep() {
+					return
+				}
+			}
+			continue
+		}
+		if err := f.fetch(cl, fetch); err != nil {
+			if f.ctx.Err() != nil {
+				return
+			}
+			log.Info().Err(err).Msg("replica fetch failed; backing off")
+			if !sleep() {
+				return
+			}
+		}
+	}
+}
+
+// valid reports whether it still describes pr's role. Holds pr.mu.
+func (f *fetcher) valid(it fetchItem) bool {
+	return it.pr.fetcher == f && !it.pr.core.Leader() && it.pr.core.Epoch() == it.epoch
+}
+
+func (f *fetcher) truncate(cl *kgo.Client, items []fetchItem) error {
+	b := f.rm.b
+	req := kmsg.NewPtrOffsetForLeaderEpochRequest()
+	req.ReplicaID = b.cfg.BrokerID
+	byTopic := map[string]int{}
+	var asked []fetchItem
+	for _, it := range items {
+		if it.latest < 0 {
+			// No epoch in the log: nothing the leader never had can be
+			// told apart; keep what is at or below the high watermark.
+			f.finishTruncation(it, replica.Truncation{}, nil)
+			continue
+		}
+		i := topicSlot(byTopic, it.pr.tp.Topic, func() int {
+			rt := kmsg.NewOffsetForLeaderEpochRequestTopic()
+			rt.Topic = it.pr.tp.Topic
+			req.Topics = append(req.Topics, rt)
+			return len(req.Topics) - 1
+		})
+		rp := kmsg.NewOffsetForLeaderEpochRequestTopicPartition()
+		rp.Partition, rp.CurrentLeaderEpoch, rp.LeaderEpoch = it.pr.tp.Partition, it.epoch, it.latest
+		req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
+		asked = append(asked, it)
+	}
+	if len(asked) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(f.ctx, 15*time.Second)
+	defer cancel()
+	r, err := cl.SeedBrokers()[0].Request(ctx, req)
+	if err != nil {
+		return err
+	}
+	resp := r.(*kmsg.OffsetForLeaderEpochResponse)
+	answers := map[checkpoint.TopicPartition]kmsg.OffsetForLeaderEpochResponseTopicPartition{}
+	for _, rt := range resp.Topics {
+		for _, rp := range rt.Partitions {
+			answers[checkpoint.TopicPartition{Topic: rt.Topic, Partition: rp.Partition}] = rp
+		}
+	}
+	failed := 0
+	for _, it := range asked {
+		a, ok := answers[it.pr.tp]
+		if !ok || a.ErrorCode != 0 {
+			failed++
+			continue
+		}
+		ans := replica.Truncation{Known: a.LeaderEpoch >= 0 && a.EndOffset >= 0, LeaderEpoch: a.LeaderEpoch, EndOffset: a.EndOffset}
+		f.finishTruncation(it, ans, func(e int32) (int64, bool) {
+			_, end, ok := it.pr.log.EndOffsetForEpoch(e)
+			return end, ok
+		})
+	}
+	if failed > 0 {
+		return fmt.Errorf("broker: OffsetForLeaderEpoch failed for %d partitions (leader not ready yet)", failed)
+	}
+	return nil
+}
+
+// topicSlot is the index of topic's entry in a request being built,
+// added by add on first use.
+func topicSlot(byTopic map[string]int, topic string, add func() int) int {
+	if i, ok := byTopic[topic]; ok {
+		return i
+	}
+	byTopic[topic] = add()
+	return byTopic[topic]
+}
+
+func (f *fetcher) finishTruncation(it fetchItem, ans replica.Truncation, localEnd func(int32) (int64, bool)) {
+	b := f.rm.b
+	pr := it.pr
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	if !f.valid(it) || !pr.truncate {
+		return
+	}
+	leo, hw := pr.log.LogEndOffset(), pr.log.HighWatermark()
+	if localEnd == nil {
+		localEnd = func(int32) (int64, bool) { return 0, false }
+	}
+	to := replica.TruncateTo(leo, hw, ans, localEnd)
+	if to < leo {
+		newLEO, err := pr.log.Truncate(to)
+		if err != nil {
+			b.log.Error().Err(err).Str("partition", pr.tp.String()).Msg("truncating the follower log failed")
+			return
+		}
+		b.log.Info().Str("partition", pr.tp.String()).Int64("from", leo).Int64("to", newLEO).Int32("leader_epoch", ans.LeaderEpoch).
+			Int64("leader_end_offset", ans.EndOffset).Msg("follower truncated what the leader never had")
+		b.rebuildProducerState(pr.tp, pr.log)
+	}
+	pr.core.Appended(pr.log.LogEndOffset())
+	pr.syncHW()
+	pr.truncate = false
+}
+
+func (f *fetcher) fetch(cl *kgo.Client, items []fetchItem) error {
+	b := f.rm.b
+	req := kmsg.NewPtrFetchRequest()
+	req.ReplicaID = b.cfg.BrokerID
+	req.MaxWaitMillis = int32(b.cfg.ReplicaFetchWaitMaxMs)
+	req.MinBytes = 1
+	req.MaxBytes = b.cfg.ReplicaFetchResponseMaxBytes
+	req.SessionEpoch = -1
+	byTopic := map[string]int{}
+	for _, it := range items {
+		i := topicSlot(byTopic, it.pr.tp.Topic, func() int {
+			rt := kmsg.NewFetchRequestTopic()
+			rt.Topic = it.pr.tp.Topic
+			req.Topics = append(req.Topics, rt)
+			return len(req.Topics) - 1
+		})
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.Partition, rp.CurrentLeaderEpoch, rp.FetchOffset = it.pr.tp.Partition, it.epoch, it.offset
+		rp.LogStartOffset, rp.PartitionMaxBytes = it.start, b.cfg.ReplicaFetchMaxBytes
+		req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
+	}
+	ctx, cancel := context.WithTimeout(f.ctx, time.Duration(b.cfg.ReplicaFetchWaitMaxMs)*time.Millisecond+15*time.Second)
+	defer cancel()
+	r, err := cl.SeedBrokers()[0].Request(ctx, req)
+	if err != nil {
+		return err
+	}
+	resp := r.(*kmsg.FetchResponse)
+	if resp.ErrorCode != 0 {
+		return fmt.Errorf("broker: replica fetch: %w", kerr.ErrorForCode(resp.ErrorCode))
+	}
+	got := map[checkpoint.TopicPartition]*kmsg.FetchResponseTopicPartition{}
+	for ti := range resp.Topics {
+		for pi := range resp.Topics[ti].Partitions {
+			rp := &resp.Topics[ti].Partitions[pi]
+			got[checkpoint.TopicPartition{Topic: resp.Topics[ti].Topic, Partition: rp.Partition}] = rp
+		}
+	}
+	failed := 0
+	for _, it := range items {
+		rp := got[it.pr.tp]
+		if rp == nil {
+			continue
+		}
+		if err := f.handlePartition(it, rp); err != nil {
+			failed++
+		}
+	}
+	if failed == len(items) {
+		return fmt.Errorf("broker: replica fetch failed for every partition")
+	}
+	return nil
+}
+
+func (f *fetcher) handlePartition(it fetchItem, rp *kmsg.FetchResponseTopicPartition) error {
+	b := f.rm.b
+	pr := it.pr
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	if !f.valid(it) || pr.truncate {
+		return nil
+	}
+	switch rp.ErrorCode {
+	case 0:
+	case kerr.OffsetOutOfRange.Code:
+		if it.offset < rp.LogStartOffset {
+			// The leader deleted what this follower would need next.
+			if err := pr.log.TruncateFullyAndStartAt(rp.LogStartOffset); err != nil {
+				return err
+			}
+			b.producers.forget(pr.tp)
+			b.log.Info().Str("partition", pr.tp.String()).Int64("start", rp.LogStartOffset).Msg("follower restarted its log at the leader's log start offset")
+		} else {
+			pr.truncate = true // past the leader's end: find the divergence
+		}
+		return nil
+	default:
+		return kerr.ErrorForCode(rp.ErrorCode)
+	}
+	data := rp.RecordBatches
+	// Skip whole batches this log already has (never happens after a
+	// truncation at a batch boundary, but a batch is never split).
+	leo := pr.log.LogEndOffset()
+	for len(data) >= kafka.HeaderSize {
+		h, n, err := kafka.CheckBatch(data)
+		if err != nil || h.NextOffset() > leo {
+			break
+		}
+		data = data[n:]
+	}
+	if len(data) >= kafka.HeaderSize {
+		if _, err := pr.log.Append(data, segment.AppendOptions{}); err != nil {
+			b.log.Error().Err(err).Str("partition", pr.tp.String()).Int64("log_end_offset", leo).Msg("follower append failed; truncating against the leader")
+			pr.truncate = true
+			return err
+		}
+		b.recordProducerBatches(pr.tp, data)
+		pr.core.Appended(pr.log.LogEndOffset())
+	}
+	pr.core.FollowerHW(rp.HighWatermark)
+	pr.syncHW()
+	return nil
+}
+
+// recordProducerBatches rebuilds idempotent producer state from
+// replicated batches, so a follower that becomes leader recognises a
+// producer's retries of what it already has.
+func (b *Broker) recordProducerBatches(tp checkpoint.TopicPartition, data []byte) {
+	b.producers.mu.Lock()
+	defer b.producers.mu.Unlock()
+	for len(data) >= kafka.HeaderSize {
+		h, n, err := kafka.CheckBatch(data)
+		if err != nil {
+			return
+		}
+		if h.ProducerID >= 0 && h.BaseSequence >= 0 {
+			b.producers.record(tp, h, h.BaseOffset)
+		}
+		data = data[n:]
+	}
+}
+
+// rebuildProducerState re-reads a partition's batches after a truncation.
+func (b *Broker) rebuildProducerState(tp checkpoint.TopicPartition, l *segment.Log) {
+	b.producers.forget(tp)
+	for off := l.LogStartOffset(); off < l.LogEndOffset(); {
+		data, res, err := l.ReadBytes(off, 1<<20, math.MaxInt64)
+		if err != nil || len(data) == 0 {
+			return
+		}
+		b.recordProducerBatches(tp, data)
+		off = res.NextOffset
+	}
+}
