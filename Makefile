@@ -21,19 +21,16 @@ build:
 test: build
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 
-# A standalone zkd on 2181 with its data under ./var (Ctrl-C stops it).
+# A whole cluster on this machine: three zkd (2181-2183), three brokerd
+# (9092-9094) and eagle (8048) when built, configs and data under ./var/cluster.
+# Stays in the foreground; Ctrl-C (or `make stop`) stops everything it started.
+# MQ_PORT_OFFSET=N moves every port up by N.
 run: build
-	@mkdir -p var/zk/data var/zk/logs
-	@test -f var/zk/zoo.cfg || printf '%s\n' 'tickTime=2000' 'initLimit=10' 'syncLimit=5' \
-		'dataDir=$(CURDIR)/var/zk/data' 'clientPort=2181' 'admin.enableServer=false' \
-		'4lw.commands.whitelist=*' 'metricsProvider.httpPort=7000' > var/zk/zoo.cfg
-	@echo "zkd on 127.0.0.1:2181 (data in var/zk/data); try: bin/zkd cli -server 127.0.0.1:2181 ls /"
-	@echo $$$$ > var/zk/zkd.pid; exec bin/zkd start-foreground var/zk/zoo.cfg
+	@deploy/bin/local-cluster.sh start
 
-# Stops what `make run` started (its pid is in var/zk/zkd.pid).
+# Stops what `make run` started.
 stop:
-	@if [ -f var/zk/zkd.pid ] && kill -TERM $$(cat var/zk/zkd.pid) 2>/dev/null; then echo "stopped zkd $$(cat var/zk/zkd.pid)"; else echo "nothing to stop"; fi
-	@rm -f var/zk/zkd.pid
+	@deploy/bin/local-cluster.sh stop
 
 # Benchmarks: Go benchmarks plus zkd against Apache ZooKeeper (Debian package) side by side.
 bench: build

@@ -1,6 +1,7 @@
 // Command brokerd is a Kafka 2.8-compatible broker.
 //
 //	brokerd start <server.properties>   serve until SIGTERM/SIGINT
+//	brokerd probe host:port            health check (ApiVersions)
 //	brokerd --version
 package main
 
@@ -45,7 +46,7 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan os.Signal) int {
 				}
 				return start(c.Args().First(), stdout, stderr, stop)
 			},
-		}},
+		}, probeCommand},
 	}
 	if err := app.Run(args); err != nil {
 		if ec, ok := err.(cli.ExitCoder); ok {

@@ -1,20 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"mqstack/brokerd/internal/zktest"
 )
 
 func TestVersion(t *testing.T) {
@@ -38,23 +33,7 @@ func TestBadConfigExitsNonZero(t *testing.T) {
 // start prints the ready line, serves, and on SIGTERM drains, writes the
 // clean shutdown marker and exits 0.
 func TestStartReadyAndCleanShutdown(t *testing.T) {
-	zks, err := zktest.Start()
-	require.NoError(t, err)
-	defer zks.Stop()
-	dir := t.TempDir()
-	logs := filepath.Join(dir, "logs")
-	p := filepath.Join(dir, "server.properties")
-	require.NoError(t, os.WriteFile(p, []byte(fmt.Sprintf("broker.id=0\nlisteners=PLAINTEXT://127.0.0.1:0\nlog.dirs=%s\nzookeeper.connect=%s\nmetrics.port=-1\n",
-		logs, zks.Connect("cmd"))), 0o644))
-	pr, pw := io.Pipe()
-	stop := make(chan os.Signal, 1)
-	code := make(chan int, 1)
-	go func() { code <- run([]string{"brokerd", "start", p}, pw, io.Discard, stop); _ = pw.Close() }()
-	sc := bufio.NewScanner(pr)
-	require.True(t, sc.Scan())
-	line := sc.Text()
-	require.True(t, strings.HasPrefix(line, "BROKERD READY listener=127.0.0.1:"), line)
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	_, logs, stop, code := startCmdBroker(t, "cmd")
 	require.NoFileExists(t, filepath.Join(logs, ".kafka_cleanshutdown"))
 	require.FileExists(t, filepath.Join(logs, "meta.properties"))
 	stop <- syscall.SIGTERM

@@ -13,12 +13,8 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"mqstack/zkd/internal/config"
-	"mqstack/zkd/internal/server"
 )
 
 func TestVersionAndBadConfig(t *testing.T) {
@@ -90,16 +86,7 @@ type nopLogger struct{}
 func (nopLogger) Printf(string, ...interface{}) {}
 
 func TestCliDelegates(t *testing.T) {
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.DataLogDir = cfg.DataDir
-	cfg.ClientPort = 0
-	cfg.ClientPortAddress = "127.0.0.1"
-	cfg.MetricsHTTPPort = -1
-	s, err := server.New(cfg, zerolog.Nop())
-	require.NoError(t, err)
-	require.NoError(t, s.Start())
-	defer s.Close()
+	s := startStandalone(t)
 	var out, errb bytes.Buffer
 	code := run([]string{"zkd", "cli", "-server", s.Addr().String(), "create", "/fromcli", "hello"}, &out, &errb)
 	require.Equal(t, 0, code, "stdout %q stderr %q", out.String(), errb.String())
