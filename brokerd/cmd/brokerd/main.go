@@ -2,10 +2,14 @@
 //
 //	brokerd start <server.properties>   serve until SIGTERM/SIGINT
 //	brokerd probe host:port            health check (ApiVersions)
+//	brokerd <tool> [--option value ...] Kafka's operator tools (topics,
+//	                                    console-producer, ...; see
+//	                                    internal/tools and docs/tools.md)
 //	brokerd --version
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -17,6 +21,7 @@ import (
 
 	"mqstack/brokerd/internal/broker"
 	"mqstack/brokerd/internal/config"
+	"mqstack/brokerd/internal/tools"
 )
 
 var version = "dev"
@@ -29,6 +34,7 @@ func main() {
 // channel (tests).
 func run(args []string, stdout, stderr io.Writer, stop <-chan os.Signal) int {
 	broker.Version = version
+	tools.Version = version
 	app := &cli.App{
 		Name:           "brokerd",
 		Usage:          "a Kafka 2.8-compatible broker",
@@ -47,6 +53,9 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan os.Signal) int {
 				return start(c.Args().First(), stdout, stderr, stop)
 			},
 		}, probeCommand},
+	}
+	for _, name := range tools.Names() {
+		app.Commands = append(app.Commands, toolCommand(name, stdout, stderr))
 	}
 	if err := app.Run(args); err != nil {
 		if ec, ok := err.(cli.ExitCoder); ok {
@@ -87,4 +96,23 @@ func start(path string, stdout, stderr io.Writer, stop <-chan os.Signal) error {
 		return cli.Exit("brokerd: shutdown: "+err.Error(), 1)
 	}
 	return nil
+}
+
+// toolCommand runs one of Kafka's operator tools; the tool parses its own
+// options (Kafka's --name value syntax), so urfave/cli passes them through.
+func toolCommand(name string, stdout, stderr io.Writer) *cli.Command {
+	return &cli.Command{
+		Name:            name,
+		Usage:           tools.Summary(name),
+		SkipFlagParsing: true,
+		HideHelp:        true,
+		Action: func(c *cli.Context) error {
+			ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+			defer cancel()
+			if code := tools.Run(ctx, name, c.Args().Slice(), os.Stdin, stdout, stderr); code != 0 {
+				return cli.Exit("", code)
+			}
+			return nil
+		},
+	}
 }
