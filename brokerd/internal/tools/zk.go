@@ -194,4 +194,3 @@ func (z *zkClient) bootstrapFromZK() (string, error) {
 	sort.Strings(list)
 	return strings.Join(list, ","), nil
 }
-
