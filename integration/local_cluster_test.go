@@ -39,7 +39,7 @@ var localClusterPorts = []int{2181, 2182, 2183, 2888, 2889, 2890, 3888, 3889, 38
 func freeOffset(t *testing.T) int {
 	t.Helper()
 	for try := 0; try < 50; try++ {
-		off := 10000 + rand.IntN(40000)
+		off := 10000 + rand.IntN(13000) // every port stays below the ephemeral range (32768-)
 		ok := true
 		for _, p := range localClusterPorts {
 			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+off))
@@ -217,6 +217,16 @@ func TestLocalClusterScript(t *testing.T) {
 		fs.EachRecord(func(rec *kgo.Record) { got[string(rec.Value)] = true })
 	}
 	assert.Equal(t, want, got)
+
+	// Every partition is replicated to the three brokers, all in sync.
+	md, err := kadm.NewClient(admin).ListTopics(ctx, "local-cluster")
+	require.NoError(t, err)
+	parts := md["local-cluster"].Partitions.Sorted()
+	require.Len(t, parts, 3)
+	for _, p := range parts {
+		assert.Len(t, p.Replicas, 3, "partition %d replicas", p.Partition)
+		assert.ElementsMatch(t, p.Replicas, p.ISR, "partition %d ISR", p.Partition)
+	}
 
 	if haveEagle {
 		resp, err := http.Get("http://" + port(8048) + "/healthz")

@@ -231,10 +231,14 @@ func (c *Coordinator) setup(proposed string) (string, error) {
 	data, _, err := c.conn.Get(c.p(kafkazk.ClusterIDPath))
 	switch {
 	case errors.Is(err, zk.ErrNoNode):
-		if proposed == "" {
-			proposed = NewClusterID()
+		// A fresh id is only a candidate: when another broker creates the
+		// znode first, its id wins and this broker (with no meta.properties
+		// of its own) adopts it.
+		candidate := proposed
+		if candidate == "" {
+			candidate = NewClusterID()
 		}
-		if _, err := c.conn.Create(c.p(kafkazk.ClusterIDPath), kafkazk.EncodeClusterID(proposed), 0, zk.WorldACL(zk.PermAll)); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+		if _, err := c.conn.Create(c.p(kafkazk.ClusterIDPath), kafkazk.EncodeClusterID(candidate), 0, zk.WorldACL(zk.PermAll)); err != nil && !errors.Is(err, zk.ErrNodeExists) {
 			return "", fmt.Errorf("%w: create %s: %w", ErrZooKeeper, c.p(kafkazk.ClusterIDPath), err)
 		}
 		// Re-read: another broker may have created it first.
