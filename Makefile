@@ -2,20 +2,22 @@
 SHELL   := /bin/bash
 MODULES := proto storage election zkd brokerd integration
 PKGS    := $(foreach m,$(MODULES),./$(m)/...)
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# VERSION: the newest tag (without a leading v), else 0.1.0; COMMIT: the short hash, -dirty with local changes.
+VERSION ?= $(or $(patsubst v%,%,$(shell git describe --tags --abbrev=0 2>/dev/null)),0.1.0)
+COMMIT  := $(or $(shell git rev-parse --short HEAD 2>/dev/null),unknown)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
 BUILT   := $(shell date -u '+%Y-%m-%d %H:%M UTC')
-LDFLAGS := -s -w -X mqstack/zkd/internal/server.revision=$(VERSION) -X "mqstack/zkd/internal/server.buildDate=$(BUILT)"
+LDFLAGS := -s -w -X mqstack/zkd/internal/server.revision=$(VERSION)-$(COMMIT) -X "mqstack/zkd/internal/server.buildDate=$(BUILT)"
 GO      ?= go
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test run stop bench chaos fuzz lint interop clean
+.PHONY: all build test run stop dist bench chaos fuzz lint interop clean
 
 all: build
 
 build:
 	@mkdir -p bin
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/zkd ./zkd/cmd/zkd
-	$(GO) build -trimpath -ldflags '-s -w -X main.version=$(VERSION)' -o bin/brokerd ./brokerd/cmd/brokerd
+	$(GO) build -trimpath -ldflags '-s -w -X "main.version=$(VERSION) (commit $(COMMIT))"' -o bin/brokerd ./brokerd/cmd/brokerd
 
 # Unit, in-process, integration and (when the tools are installed) interop tests.
 test: build
@@ -31,6 +33,11 @@ run: build
 # Stops what `make run` started.
 stop:
 	@deploy/bin/local-cluster.sh stop
+
+# dist/mqstack-$(VERSION)-linux-amd64.tar.gz: static binaries, bin/ scripts with the
+# Apache names, conf/ samples, systemd units and INSTALL.md (deploy/mkdist.sh).
+dist: build
+	@deploy/mkdist.sh '$(VERSION)' '$(COMMIT)'
 
 # Benchmarks: Go benchmarks plus zkd against Apache ZooKeeper (Debian package) side by side.
 bench: build
@@ -67,4 +74,4 @@ interop: build
 	REQUIRE_INTEROP=1 $(GO) test -count=1 -timeout 20m -run 'Interop|Apache|Kazoo|ZkCli' ./integration/...
 
 clean:
-	rm -rf bin var
+	rm -rf bin var dist
