@@ -330,10 +330,79 @@ func DecodeTopicConfig(topic string, b []byte) (map[string]string, error) {
 	return c.Config, nil
 }
 
+// ConfigBrokersPath holds the dynamic broker configs: /config/brokers/<id>
+// per broker and /config/brokers/<default> for the cluster default.
+const ConfigBrokersPath = "/config/brokers"
+
+// DefaultBrokerEntity is the entity name of the cluster-wide broker default.
+const DefaultBrokerEntity = "<default>"
+
+// Config entity types, the first element of a notification's entity_path.
+const (
+	EntityTopics  = "topics"
+	EntityBrokers = "brokers"
+)
+
+// EntityConfigPath is /config/<type>/<name> (/config/topics/<t>,
+// /config/brokers/<id>, /config/brokers/<default>).
+func EntityConfigPath(entityType, name string) string { return "/config/" + entityType + "/" + name }
+
+// EncodeEntityConfig is a /config/<type>/<name> payload: the same
+// {"version":1,"config":{...}} for topics and brokers.
+func EncodeEntityConfig(cfg map[string]string) []byte { return EncodeTopicConfig(cfg) }
+
+// DecodeEntityConfig parses /config/<type>/<name>.
+func DecodeEntityConfig(path string, b []byte) (map[string]string, error) {
+	var c TopicConfig
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrPayload, path, err)
+	}
+	if c.Config == nil {
+		c.Config = map[string]string{}
+	}
+	return c.Config, nil
+}
+
+// ConfigChange is a /config/changes/config_change_NNNNNNNNNN notification
+// (Kafka 2.x version 2: "<type>/<name>").
+type ConfigChange struct {
+	Version    int    `json:"version"`
+	EntityPath string `json:"entity_path"`
+}
+
 // EncodeConfigChange returns a /config/changes notification for a topic.
-func EncodeConfigChange(topic string) []byte {
-	out, _ := json.Marshal(map[string]any{"version": 2, "entity_path": "topics/" + topic})
+func EncodeConfigChange(topic string) []byte { return EncodeEntityChange(EntityTopics, topic) }
+
+// EncodeEntityChange returns a /config/changes notification for any entity.
+func EncodeEntityChange(entityType, name string) []byte {
+	out, _ := json.Marshal(ConfigChange{Version: 2, EntityPath: entityType + "/" + name})
 	return out
+}
+
+// DecodeConfigChange parses a notification into entity type and name.
+// Version 1 notifications ({"version":1,"entity_type":"topics",
+// "entity_name":"t"}) from Kafka before 1.0 are read too.
+func DecodeConfigChange(path string, b []byte) (entityType, name string, err error) {
+	var c struct {
+		Version    int    `json:"version"`
+		EntityPath string `json:"entity_path"`
+		EntityType string `json:"entity_type"`
+		EntityName string `json:"entity_name"`
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return "", "", fmt.Errorf("%w: %s: %v", ErrPayload, path, err)
+	}
+	switch c.Version {
+	case 1:
+		if c.EntityType != "" && c.EntityName != "" {
+			return c.EntityType, c.EntityName, nil
+		}
+	case 2:
+		if t, n, ok := strings.Cut(c.EntityPath, "/"); ok && t != "" && n != "" {
+			return t, n, nil
+		}
+	}
+	return "", "", fmt.Errorf("%w: %s: not a config change notification: %q", ErrPayload, path, truncate(b))
 }
 
 // ProducerIDBlock is /latest_producer_id_block.

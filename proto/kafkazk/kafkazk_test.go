@@ -90,3 +90,21 @@ func FuzzDecoders(f *testing.F) {
 		_, _ = DecodeTopicConfig("t", b)
 	})
 }
+
+func TestConfigChangeNotifications(t *testing.T) {
+	typ, name, err := DecodeConfigChange("n", EncodeEntityChange(EntityBrokers, DefaultBrokerEntity))
+	require.NoError(t, err)
+	require.Equal(t, [2]string{"brokers", "<default>"}, [2]string{typ, name})
+	require.JSONEq(t, `{"version":2,"entity_path":"topics/t1"}`, string(EncodeConfigChange("t1")))
+	typ, name, err = DecodeConfigChange("n", []byte(`{"version":1,"entity_type":"topics","entity_name":"old"}`))
+	require.NoError(t, err)
+	require.Equal(t, [2]string{"topics", "old"}, [2]string{typ, name})
+	for _, bad := range []string{`{"version":2,"entity_path":"topics"}`, `{"version":3}`, `nope`} {
+		_, _, err := DecodeConfigChange("/config/changes/config_change_0000000001", []byte(bad))
+		require.ErrorIs(t, err, ErrPayload, bad)
+	}
+	cfg, err := DecodeEntityConfig("/config/brokers/1", EncodeEntityConfig(map[string]string{"message.max.bytes": "2000"}))
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"message.max.bytes": "2000"}, cfg)
+	require.Equal(t, "/config/brokers/<default>", EntityConfigPath(EntityBrokers, DefaultBrokerEntity))
+}

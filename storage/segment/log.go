@@ -598,3 +598,27 @@ func (l *Log) failLocked() {
 	}
 	l.closed = true
 }
+
+// Config returns the settings in force.
+func (l *Log) Config() Config {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cfg
+}
+
+// SetConfig changes the settings of an open log, as Kafka applies a topic
+// config change: the next append, roll, retention pass and compaction use
+// them; segments already written keep their index sizes. It reports
+// whether anything changed.
+func (l *Log) SetConfig(c Config) (bool, error) {
+	if err := c.Validate(); err != nil {
+		return false, fmt.Errorf("log %s: %w", l.dir, err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.cfg == c {
+		return false, nil
+	}
+	l.cfg = c
+	return true, nil
+}

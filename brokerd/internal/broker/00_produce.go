@@ -94,7 +94,7 @@ func produceOne(b *Broker, c *conn, req *kmsg.ProduceRequest, topic string, rp *
 		sp.ErrorCode = code
 		return sp, nil
 	}
-	if len(rp.Records) > int(b.segmentConfig(topic).MaxMessageBytes) {
+	if len(rp.Records) > b.settings(topic).maxMessageBytes {
 		sp.ErrorCode = kerr.MessageTooLarge.Code
 		return sp, nil
 	}

@@ -57,16 +57,12 @@ func handleCreateTopics(b *Broker, _ *conn, _ kafka.RequestHeader, r kmsg.Reques
 			rf = b.cfg.DefaultReplicationFactor
 		}
 		configs := map[string]string{}
-		var cfgErr error
 		for _, c := range rt.Configs {
-			if c.Value == nil {
-				continue
+			if c.Value != nil {
+				configs[c.Name] = *c.Value
 			}
-			if err := validateTopicConfig(c.Name, *c.Value); err != nil && cfgErr == nil {
-				cfgErr = err
-			}
-			configs[c.Name] = *c.Value
 		}
+		cfgErr := validateTopicConfigs(configs)
 		assignErr := checkAssignment(rt.ReplicaAssignment, v)
 		switch {
 		case seen[rt.Topic] > 1:
@@ -86,7 +82,7 @@ func handleCreateTopics(b *Broker, _ *conn, _ kafka.RequestHeader, r kmsg.Reques
 		case len(rt.ReplicaAssignment) == 0 && int(rf) > len(v.Brokers):
 			fail(kerr.InvalidReplicationFactor.Code, "Replication factor: %d larger than available brokers: %d.", rf, len(v.Brokers))
 		case cfgErr != nil:
-			fail(kerr.InvalidConfig.Code, "%v", cfgErr)
+			fail(kerr.InvalidConfig.Code, "%s", cfgErr.msg)
 		default:
 			var assignment map[int32][]int32
 			if len(rt.ReplicaAssignment) > 0 {

@@ -2,13 +2,21 @@ package broker
 
 // DescribeConfigs (key 32), versions 0-3.
 //
-// Topic resources (type 2): the topic configs brokerd acts on, with the
-// value set in /config/topics/<t> (source DYNAMIC_TOPIC_CONFIG) or the
-// broker's default (DEFAULT_CONFIG). Broker resources (type 4, this broker's
-// id or ""): the server.properties keys brokerd acts on (STATIC_BROKER_CONFIG),
-// read-only. ConfigNames filters. Other resource types are INVALID_REQUEST.
+// Topic resources (type 2): every Kafka 2.8 topic config with the value in
+// force and where it comes from, highest first: /config/topics/<t>
+// (DYNAMIC_TOPIC_CONFIG), the broker synonym set dynamically for this
+// broker (DYNAMIC_BROKER_CONFIG) or for all (DYNAMIC_DEFAULT_BROKER_CONFIG),
+// server.properties (STATIC_BROKER_CONFIG), Kafka's default
+// (DEFAULT_CONFIG). IncludeSynonyms (v1+) lists every level that has a
+// value. Broker resources (type 4): this broker's id describes the
+// server.properties keys brokerd acts on (read-only) and every key that may
+// change at runtime with its source; "" describes the cluster-level dynamic
+// configs only (/config/brokers/<default>), as Kafka does; another broker's
+// id is INVALID_REQUEST. ConfigNames filters. Other resource types are
+// INVALID_REQUEST. ConfigType (v3) is filled in.
 
 import (
+	"fmt"
 	"sort"
 	"strconv"
 
@@ -16,13 +24,15 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"mqstack/proto/kafka"
+	"mqstack/proto/kafkazk"
 )
 
 var describeConfigsAPI = api{key: 32, min: 0, max: 3, handle: handleDescribeConfigs}
 
-func handleDescribeConfigs(b *Broker, _ *conn, _ kafka.RequestHeader, r kmsg.Request) (kmsg.Response, error) {
+func handleDescribeConfigs(b *Broker, _ *conn, h kafka.RequestHeader, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.DescribeConfigsRequest)
 	resp := kmsg.NewPtrDescribeConfigsResponse()
+	v := b.view()
 	for _, res := range req.Resources {
 		rr := kmsg.NewDescribeConfigsResponseResource()
 		rr.ResourceType, rr.ResourceName = res.ResourceType, res.ResourceName
@@ -37,15 +47,26 @@ func handleDescribeConfigs(b *Broker, _ *conn, _ kafka.RequestHeader, r kmsg.Req
 			}
 			return false
 		}
-		add := func(name, value string, source kmsg.ConfigSource, readOnly bool) {
+		add := func(name string, kind configKind, readOnly bool, syn []configValue) {
 			if !want(name) {
 				return
 			}
 			c := kmsg.NewDescribeConfigsResponseResourceConfig()
-			v := value
-			c.Name, c.Value, c.ReadOnly = name, &v, readOnly
-			c.Source = source
-			c.IsDefault = source == kmsg.ConfigSourceDefaultConfig
+			val := syn[0].value
+			c.Name, c.Value, c.ReadOnly, c.Source = name, &val, readOnly, syn[0].source
+			c.IsDefault = c.Source == kmsg.ConfigSourceDefaultConfig
+			if h.APIVersion == 0 && c.Source == kmsg.ConfigSourceDefaultConfig {
+				c.Source = -1
+			}
+			c.ConfigType = configTypes[kind]
+			if req.IncludeSynonyms {
+				for _, s := range syn {
+					sy := kmsg.NewDescribeConfigsResponseResourceConfigConfigSynonym()
+					sv := s.value
+					sy.Name, sy.Value, sy.Source = s.name, &sv, s.source
+					c.ConfigSynonyms = append(c.ConfigSynonyms, sy)
+				}
+			}
 			rr.Configs = append(rr.Configs, c)
 		}
 		switch res.ResourceType {
@@ -53,28 +74,33 @@ func handleDescribeConfigs(b *Broker, _ *conn, _ kafka.RequestHeader, r kmsg.Req
 			t := b.topicView(res.ResourceName)
 			if t == nil {
 				rr.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				msg := fmt.Sprintf("Topic %s does not exist", res.ResourceName)
+				rr.ErrorMessage = &msg
 				break
 			}
-			defaults := b.segmentConfigDefaults()
-			keys := make([]string, 0, len(defaults))
-			for k := range defaults {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			for _, k := range keys {
-				if v, ok := t.Config[k]; ok {
-					add(k, v, kmsg.ConfigSourceDynamicTopicConfig, false)
-				} else {
-					add(k, defaults[k], kmsg.ConfigSourceDefaultConfig, false)
-				}
+			for _, k := range sortedKeys(topicConfigDefs) {
+				add(k, topicConfigDefs[k].kind, false, b.topicSynonyms(v, t.Config, k))
 			}
 		case kmsg.ConfigResourceTypeBroker:
-			if res.ResourceName != "" && res.ResourceName != strconv.Itoa(int(b.cfg.BrokerID)) {
+			switch res.ResourceName {
+			case "":
+				defaults := v.BrokerConfigs[kafkazk.DefaultBrokerEntity]
+				for _, k := range sortedKeys(defaults) {
+					add(k, dynamicBrokerConfigs[k].kind, false, []configValue{{k, defaults[k], kmsg.ConfigSourceDynamicDefaultBrokerConfig}})
+				}
+			case strconv.Itoa(int(b.cfg.BrokerID)):
+				for _, kv := range b.staticBrokerConfigs() {
+					add(kv[0], kindString, true, []configValue{{kv[0], kv[1], kmsg.ConfigSourceStaticBrokerConfig}})
+				}
+				for _, k := range sortedKeys(dynamicBrokerConfigs) {
+					d := dynamicBrokerConfigs[k]
+					add(k, d.kind, false, b.brokerSynonyms(v, k, d.def))
+				}
+				sort.Slice(rr.Configs, func(i, j int) bool { return rr.Configs[i].Name < rr.Configs[j].Name })
+			default:
 				rr.ErrorCode = kerr.InvalidRequest.Code
-				break
-			}
-			for _, kv := range b.brokerConfigs() {
-				add(kv[0], kv[1], kmsg.ConfigSourceStaticBrokerConfig, true)
+				msg := fmt.Sprintf("Unexpected broker id, expected %d or empty string, but received %s", b.cfg.BrokerID, res.ResourceName)
+				rr.ErrorMessage = &msg
 			}
 		default:
 			rr.ErrorCode = kerr.InvalidRequest.Code
@@ -84,40 +110,33 @@ func handleDescribeConfigs(b *Broker, _ *conn, _ kafka.RequestHeader, r kmsg.Req
 	return resp, nil
 }
 
-// segmentConfigDefaults are the topic configs and their broker defaults.
-func (b *Broker) segmentConfigDefaults() map[string]string {
-	sc := b.segmentConfig("")
-	ts := "CreateTime"
-	if sc.LogAppendTime {
-		ts = "LogAppendTime"
+var configTypes = map[configKind]kmsg.ConfigType{kindString: kmsg.ConfigTypeString, kindInt: kmsg.ConfigTypeInt,
+	kindLong: kmsg.ConfigTypeLong, kindBool: kmsg.ConfigTypeBoolean, kindDouble: kmsg.ConfigTypeDouble, kindList: kmsg.ConfigTypeList}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
 	}
-	return map[string]string{
-		"cleanup.policy": sc.CleanupPolicy, "segment.bytes": strconv.FormatInt(sc.SegmentBytes, 10),
-		"segment.ms": strconv.FormatInt(sc.SegmentMs, 10), "retention.ms": strconv.FormatInt(sc.RetentionMs, 10),
-		"retention.bytes": strconv.FormatInt(sc.RetentionBytes, 10), "max.message.bytes": strconv.Itoa(sc.MaxMessageBytes),
-		"delete.retention.ms": strconv.FormatInt(sc.DeleteRetentionMs, 10), "message.timestamp.type": ts,
-	}
+	sort.Strings(out)
+	return out
 }
 
-func (b *Broker) brokerConfigs() [][2]string {
+// staticBrokerConfigs are the server.properties keys brokerd acts on that
+// cannot change at runtime.
+func (b *Broker) staticBrokerConfigs() [][2]string {
 	c := b.cfg
 	i := func(n int64) string { return strconv.FormatInt(n, 10) }
-	out := [][2]string{
+	return [][2]string{
 		{"broker.id", i(int64(c.BrokerID))},
 		{"zookeeper.connect", c.ZookeeperConnect},
 		{"num.partitions", i(int64(c.NumPartitions))},
 		{"default.replication.factor", i(int64(c.DefaultReplicationFactor))},
 		{"auto.create.topics.enable", strconv.FormatBool(c.AutoCreateTopicsEnable)},
 		{"delete.topic.enable", strconv.FormatBool(c.DeleteTopicEnable)},
-		{"log.retention.ms", i(c.LogRetentionMs)},
-		{"log.retention.bytes", i(c.LogRetentionBytes)},
-		{"log.segment.bytes", i(c.LogSegmentBytes)},
-		{"message.max.bytes", i(int64(c.MessageMaxBytes))},
+		{"log.retention.check.interval.ms", i(c.LogRetentionCheckMs)},
 		{"socket.request.max.bytes", i(int64(c.SocketRequestMaxBytes))},
 		{"offsets.topic.num.partitions", i(int64(c.OffsetsTopicPartitions))},
 		{"offsets.topic.replication.factor", i(int64(c.OffsetsTopicRF))},
-		{"min.insync.replicas", i(int64(c.MinInsyncReplicas))},
 	}
-	sort.Slice(out, func(a, b int) bool { return out[a][0] < out[b][0] })
-	return out
 }

@@ -113,9 +113,12 @@ func TestCreatePartitionsAndDescribeConfigs(t *testing.T) {
 	cp, err := adm.CreatePartitions(ctx, 3, "grow")
 	require.NoError(t, err)
 	require.NoError(t, cp["grow"].Err)
-	td, err := adm.ListTopics(ctx, "grow")
-	require.NoError(t, err)
-	require.Len(t, td["grow"].Partitions, 5)
+	// The broker that answered has the new partitions; the other learns
+	// them from its next ZooKeeper pass (as Kafka's metadata propagation).
+	eventually(t, "5 partitions in the metadata", func() bool {
+		td, err := adm.ListTopics(ctx, "grow")
+		return err == nil && len(td["grow"].Partitions) == 5
+	})
 	prod := newClient(t, bs[1], kgo.DefaultProduceTopic("grow"))
 	require.NoError(t, prod.ProduceSync(ctx, &kgo.Record{Value: []byte("p4"), Partition: 4}).FirstErr())
 	cp, err = adm.UpdatePartitions(ctx, 3, "grow")

@@ -77,6 +77,8 @@ var apis = []api{
 	describeClusterAPI,
 	createPartitionsAPI,
 	describeConfigsAPI,
+	alterConfigsAPI,
+	incrementalAlterConfigsAPI,
 	initProducerIDAPI,
 	describeLogDirsAPI,
 	offsetDeleteAPI,
@@ -108,6 +110,8 @@ type Broker struct {
 	metricsPort int
 	appended    *signal
 	replicas    *replicaManager
+	// topicSettings holds a map[string]topicSettings, replaced per view.
+	topicSettings atomic.Value
 
 	mu     sync.Mutex
 	conns  map[*conn]struct{}
@@ -139,22 +143,15 @@ func New(cfg config.Config, logger zerolog.Logger) (*Broker, error) {
 	b.metrics = newMetrics()
 	b.groups = newGroupManager(b)
 	b.replicas = newReplicaManager(b)
+	b.topicSettings.Store(map[string]topicSettings{})
 	return b, nil
 }
 
 func (b *Broker) segmentConfig(topic string) segment.Config {
-	sc := segment.DefaultConfig()
-	sc.SegmentBytes = b.cfg.LogSegmentBytes
-	sc.SegmentMs = b.cfg.LogRollMs
-	sc.RetentionMs = b.cfg.LogRetentionMs
-	sc.RetentionBytes = b.cfg.LogRetentionBytes
-	sc.MaxMessageBytes = int(b.cfg.MessageMaxBytes)
-	if b.coord != nil {
-		if t := b.view().Topics[topic]; t != nil {
-			applyTopicConfig(t.Config, &sc)
-		}
+	if b.coord == nil {
+		return b.segmentConfigFor(coord.View{}, topic)
 	}
-	return sc
+	return b.segmentConfigFor(b.view(), topic)
 }
 
 // Start opens the log dir, binds the first listener and serves.

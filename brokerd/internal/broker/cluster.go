@@ -32,6 +32,7 @@ func (b *Broker) applyView(v coord.View) {
 	}
 	b.applyLogs(v)
 	b.replicas.apply(v)
+	b.applyTopicConfigs(v)
 	b.groups.applyView(v)
 }
 

@@ -180,18 +180,9 @@ func (b *Broker) endpoint(bi kafkazk.BrokerInfo) string {
 	return fmt.Sprintf("%s:%d", bi.Host, bi.Port)
 }
 
-// minISR is the topic's min.insync.replicas, else the broker's.
-func (b *Broker) minISR(topic string) int {
-	if t := b.topicView(topic); t != nil {
-		if v, ok := t.Config["min.insync.replicas"]; ok {
-			var n int
-			if _, err := fmt.Sscan(v, &n); err == nil && n > 0 {
-				return n
-			}
-		}
-	}
-	return b.cfg.MinInsyncReplicas
-}
+// minISR is the topic's min.insync.replicas, else the broker's (dynamic
+// or static; see dynconfig.go).
+func (b *Broker) minISR(topic string) int { return b.settings(topic).minInsyncReplicas }
 
 // leaderAppended tells the core about an append made on the leader path
 // (produce, group offsets) and moves the high watermark if it can.

@@ -3,6 +3,7 @@ package broker
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"mqstack/storage/segment"
 )
@@ -11,7 +12,7 @@ import (
 // (/config/topics/<t>).
 func applyTopicConfig(configs map[string]string, sc *segment.Config) {
 	for k, v := range configs {
-		n, _ := strconv.ParseInt(v, 10, 64)
+		n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		switch k {
 		case "cleanup.policy":
 			sc.CleanupPolicy = v
@@ -29,43 +30,12 @@ func applyTopicConfig(configs map[string]string, sc *segment.Config) {
 			sc.DeleteRetentionMs = n
 		case "message.timestamp.type":
 			sc.LogAppendTime = v == "LogAppendTime"
+		case "segment.index.bytes":
+			sc.SegmentIndexBytes = int(n)
+		case "index.interval.bytes":
+			sc.IndexIntervalBytes = int(n)
 		}
 	}
-}
-
-// topicConfigKeys are the topic configs accepted by CreateTopics.
-var topicConfigKeys = map[string]bool{"cleanup.policy": true, "segment.bytes": true, "segment.ms": true,
-	"retention.ms": true, "retention.bytes": true, "max.message.bytes": true, "delete.retention.ms": true,
-	"message.timestamp.type": true, "min.insync.replicas": true, "unclean.leader.election.enable": true}
-
-// validateTopicConfig checks one topic config entry like Kafka's LogConfig.
-func validateTopicConfig(k, v string) error {
-	if !topicConfigKeys[k] {
-		return fmt.Errorf("unknown or unsupported topic config %s", k)
-	}
-	sc := segment.DefaultConfig()
-	if k == "unclean.leader.election.enable" {
-		if v != "true" && v != "false" {
-			return fmt.Errorf("topic config %s=%q: want true or false", k, v)
-		}
-		return nil
-	}
-	if k == "min.insync.replicas" {
-		if n, err := strconv.Atoi(v); err != nil || n < 1 {
-			return fmt.Errorf("topic config %s=%q: want an integer >= 1", k, v)
-		}
-		return nil
-	}
-	if k != "cleanup.policy" && k != "message.timestamp.type" {
-		if _, err := strconv.ParseInt(v, 10, 64); err != nil {
-			return fmt.Errorf("topic config %s=%q is not a number", k, v)
-		}
-	}
-	if k == "message.timestamp.type" && v != "CreateTime" && v != "LogAppendTime" {
-		return fmt.Errorf("topic config %s=%q: want CreateTime or LogAppendTime", k, v)
-	}
-	applyTopicConfig(map[string]string{k: v}, &sc)
-	return sc.Validate()
 }
 
 const offsetsTopic = "__consumer_offsets"

@@ -77,6 +77,23 @@ type Config struct {
 	GroupMaxSessionTimeoutMs     int64 // group.max.session.timeout.ms, default 1800000
 
 	Extra []KV // other keys, file order
+	Raw   []KV // every key as written, file order
+}
+
+// Sets reports whether the file sets key.
+func (c Config) Sets(key string) bool {
+	_, ok := c.Value(key)
+	return ok
+}
+
+// Value is key's value as written in the file (the last one wins).
+func (c Config) Value(key string) (string, bool) {
+	for i := len(c.Raw) - 1; i >= 0; i-- {
+		if c.Raw[i].Key == key {
+			return c.Raw[i].Value, true
+		}
+	}
+	return "", false
 }
 
 // KV is a key and its value.
@@ -180,6 +197,7 @@ func Parse(path, text string) (Config, error) {
 	var advertised string
 	for _, kv := range ParseProperties(text) {
 		k, v := kv.Key, kv.Value
+		c.Raw = append(c.Raw, kv)
 		var err error
 		switch k {
 		case "broker.id":

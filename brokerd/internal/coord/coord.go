@@ -88,6 +88,10 @@ type View struct {
 	Topics          map[string]*Topic
 	ControllerID    int32
 	ControllerEpoch int32
+	// BrokerConfigs are the dynamic broker configs that concern this
+	// broker: /config/brokers/<id> under its id and /config/brokers/<default>
+	// under kafkazk.DefaultBrokerEntity.
+	BrokerConfigs map[string]map[string]string
 }
 
 // Coordinator owns the ZooKeeper session.
@@ -110,6 +114,7 @@ type Coordinator struct {
 	controller     bool
 	epoch          int32
 	epochZkVersion int32
+	lastPurge      time.Time
 }
 
 // ParseConnect splits zookeeper.connect into servers and chroot.
@@ -416,6 +421,10 @@ func (c *Coordinator) pass() error {
 		return err
 	}
 	if c.controller {
+		if time.Since(c.lastPurge) > time.Minute {
+			c.lastPurge = time.Now()
+			c.purgeConfigChanges(c.lastPurge)
+		}
 		changed, err := c.control(v)
 		if err != nil {
 			if errors.Is(err, ErrFenced) {
@@ -541,6 +550,25 @@ func (c *Coordinator) read() (View, error) {
 	names, err := c.childrenW(c.p(kafkazk.BrokerTopicsPath))
 	if err != nil {
 		return v, fmt.Errorf("%w: list %s: %w", ErrZooKeeper, c.p(kafkazk.BrokerTopicsPath), err)
+	}
+	// Config changes: every notification under /config/changes (written by
+	// AlterConfigs here, by kafka-configs.sh or by Kafka) wakes a pass that
+	// re-reads the entity configs below; the broker applies them to its
+	// open logs. The watches on the config znodes themselves catch writes
+	// that come without a notification.
+	if _, err := c.childrenW(c.p(kafkazk.ConfigChangesPath)); err != nil {
+		return v, fmt.Errorf("%w: list %s: %w", ErrZooKeeper, c.p(kafkazk.ConfigChangesPath), err)
+	}
+	v.BrokerConfigs = map[string]map[string]string{}
+	for _, entity := range []string{kafkazk.DefaultBrokerEntity, strconv.Itoa(int(c.opts.BrokerID))} {
+		bp := c.p(kafkazk.EntityConfigPath(kafkazk.EntityBrokers, entity))
+		if data, _, err := c.getW(bp); err == nil {
+			if cfg, err := kafkazk.DecodeEntityConfig(bp, data); err == nil {
+				v.BrokerConfigs[entity] = cfg
+			} else {
+				c.log.Warn().Err(err).Msg("ignoring unreadable dynamic broker config")
+			}
+		}
 	}
 	for _, name := range names {
 		data, _, err := c.getW(c.p(kafkazk.TopicPath(name)))
@@ -721,6 +749,72 @@ func (c *Coordinator) CreateTopic(name, topicID string, assignment map[int32][]i
 	}
 	c.Kick()
 	return nil
+}
+
+// EntityConfig reads /config/<type>/<name>; a missing znode is an empty
+// config.
+func (c *Coordinator) EntityConfig(entityType, name string) (map[string]string, error) {
+	p := c.p(kafkazk.EntityConfigPath(entityType, name))
+	data, _, err := c.conn.Get(p)
+	if errors.Is(err, zk.ErrNoNode) {
+		return map[string]string{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: read %s: %w", ErrZooKeeper, p, err)
+	}
+	return kafkazk.DecodeEntityConfig(p, data)
+}
+
+// ChangeEntityConfig writes /config/<type>/<name> and a sequential
+// /config/changes/config_change_NNNNNNNNNN notification naming it, as
+// Kafka's AdminZkClient.changeConfigs does, so every broker (and Kafka's
+// own brokers) re-reads that entity.
+func (c *Coordinator) ChangeEntityConfig(entityType, name string, cfg map[string]string) error {
+	p := c.p(kafkazk.EntityConfigPath(entityType, name))
+	data := kafkazk.EncodeEntityConfig(cfg)
+	if _, err := c.conn.Set(p, data, -1); errors.Is(err, zk.ErrNoNode) {
+		if err := c.ensurePath(path.Dir(p)); err != nil {
+			return err
+		}
+		if _, err := c.conn.Create(p, data, 0, zk.WorldACL(zk.PermAll)); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+			return fmt.Errorf("%w: create %s: %w", ErrZooKeeper, p, err)
+		} else if err != nil {
+			if _, err := c.conn.Set(p, data, -1); err != nil {
+				return fmt.Errorf("%w: set %s: %w", ErrZooKeeper, p, err)
+			}
+		}
+	} else if err != nil {
+		return fmt.Errorf("%w: set %s: %w", ErrZooKeeper, p, err)
+	}
+	np := c.p(kafkazk.ConfigChangesPath + "/" + kafkazk.ConfigChangePrefix)
+	if _, err := c.conn.Create(np, kafkazk.EncodeEntityChange(entityType, name), zk.FlagSequence, zk.WorldACL(zk.PermAll)); err != nil {
+		return fmt.Errorf("%w: create %s: %w", ErrZooKeeper, np, err)
+	}
+	c.Kick()
+	return nil
+}
+
+// ConfigChangeExpiry is how long a /config/changes notification is kept
+// (Kafka's changeExpirationMs, 15 minutes).
+const ConfigChangeExpiry = 15 * time.Minute
+
+// purgeConfigChanges deletes notifications older than ConfigChangeExpiry,
+// as Kafka's ZkNodeChangeNotificationListener does.
+func (c *Coordinator) purgeConfigChanges(now time.Time) {
+	dir := c.p(kafkazk.ConfigChangesPath)
+	names, _, err := c.conn.Children(dir)
+	if err != nil {
+		return
+	}
+	for _, n := range names {
+		_, st, err := c.conn.Get(dir + "/" + n)
+		if err != nil || now.Sub(time.UnixMilli(st.Ctime)) < ConfigChangeExpiry {
+			continue
+		}
+		if err := c.conn.Delete(dir+"/"+n, st.Version); err == nil {
+			c.log.Debug().Str("notification", n).Msg("purged an expired config change notification")
+		}
+	}
 }
 
 // DeleteTopic asks the controller to delete a topic.
