@@ -19,8 +19,9 @@ import (
 
 // brokerdProc is a bin/brokerd process started by a test.
 type brokerdProc struct {
-	Addr string
-	cmd  *exec.Cmd
+	Addr  string
+	props string // its server.properties; the log dir is logs/ beside it
+	cmd   *exec.Cmd
 	logs *bytes.Buffer
 	mu   *sync.Mutex
 }
@@ -37,7 +38,7 @@ func startBrokerd(t *testing.T, id int, zkConnect string, extra ...string) *brok
 		"offsets.topic.replication.factor=1\noffsets.topic.num.partitions=5\ngroup.initial.rebalance.delay.ms=0\n%s",
 		id, filepath.Join(dir, "logs"), zkConnect, strings.Join(extra, "\n"))
 	require.NoError(t, os.WriteFile(props, []byte(text), 0o644))
-	p := &brokerdProc{logs: &bytes.Buffer{}, mu: &sync.Mutex{}}
+	p := &brokerdProc{props: props, logs: &bytes.Buffer{}, mu: &sync.Mutex{}}
 	p.cmd = exec.Command(bin, "start", props)
 	p.cmd.Stderr = lockedWriter{p.mu, p.logs}
 	out, err := p.cmd.StdoutPipe()
@@ -77,6 +78,9 @@ func startBrokerd(t *testing.T, id int, zkConnect string, extra ...string) *brok
 	}
 	return p
 }
+
+// logDir is the broker's log.dirs.
+func (p *brokerdProc) logDir() string { return filepath.Join(filepath.Dir(p.props), "logs") }
 
 type lockedWriter struct {
 	mu *sync.Mutex

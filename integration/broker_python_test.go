@@ -51,7 +51,7 @@ func TestBrokerKafkaPythonInterop(t *testing.T) {
 	runPython(t, py, "testdata/broker_kafka_python.py", b1.Addr+","+b2.Addr)
 }
 
-// confluent-kafka (Debian python3-confluent-kafka, librdkafka) against two
+// confluent-kafka (Debian python3-confluent-kafka, librdkafka) against three
 // real brokers on Apache ZooKeeper with a chroot: admin create and delete,
 // idempotent produce with every codec, a two-member group splitting four
 // partitions, committed offsets, offsets for times.
@@ -60,5 +60,6 @@ func TestBrokerConfluentKafkaInterop(t *testing.T) {
 	zks := StartServer(t, kindApache, ServerOptions{})
 	b1 := startBrokerd(t, 1, zks.Addr()+"/ck/chroot")
 	b2 := startBrokerd(t, 2, zks.Addr()+"/ck/chroot")
-	runPython(t, py, "testdata/broker_confluent_kafka.py", b1.Addr+","+b2.Addr)
+	b3 := startBrokerd(t, 3, zks.Addr()+"/ck/chroot")
+	runPython(t, py, "testdata/broker_confluent_kafka.py", b1.Addr+","+b2.Addr+","+b3.Addr)
 }
