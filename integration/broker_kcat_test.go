@@ -22,8 +22,8 @@ type brokerdProc struct {
 	Addr  string
 	props string // its server.properties; the log dir is logs/ beside it
 	cmd   *exec.Cmd
-	logs *bytes.Buffer
-	mu   *sync.Mutex
+	logs  *bytes.Buffer
+	mu    *sync.Mutex
 }
 
 // startBrokerd runs bin/brokerd on 127.0.0.1:0 against zookeeper.connect,
