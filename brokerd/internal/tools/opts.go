@@ -18,6 +18,9 @@ type Opt struct {
 	Default  string // shown in the help and returned by Parsed.String
 	Multi    bool   // may be given more than once (--property, --config, ...)
 	Optional bool   // the argument may be left out (--compression-codec)
+	// Nargs takes every following argument up to the next option, as
+	// argparse4j's nargs("+") in the perf tools (--producer-props a=1 b=2).
+	Nargs bool
 }
 
 // usageError is a command-line mistake: printed with a hint to --help.
@@ -59,6 +62,12 @@ func parse(opts []Opt, args []string) (*Parsed, error) {
 			}
 			val = "true"
 		case hasVal:
+		case o.Nargs && i+1 < len(args):
+			for i+1 < len(args) && !strings.HasPrefix(args[i+1], "--") {
+				i++
+				p.vals[o.Name] = append(p.vals[o.Name], args[i])
+			}
+			continue
 		case i+1 < len(args) && (!o.Optional || !strings.HasPrefix(args[i+1], "--")):
 			i++
 			val = args[i]
@@ -67,7 +76,7 @@ func parse(opts []Opt, args []string) (*Parsed, error) {
 		default:
 			return nil, usagef("option --%s requires an argument <%s>", o.Name, o.Arg)
 		}
-		if len(p.vals[o.Name]) > 0 && !o.Multi && o.Arg != "" {
+		if len(p.vals[o.Name]) > 0 && !o.Multi && !o.Nargs && o.Arg != "" {
 			return nil, usagef("option --%s given more than once", o.Name)
 		}
 		p.vals[o.Name] = append(p.vals[o.Name], val)
