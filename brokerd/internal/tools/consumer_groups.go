@@ -454,6 +454,10 @@ func kafkaException(err error) string {
 			return "org.apache.kafka.common.errors.GroupNotEmptyException: The group is not empty."
 		case kerr.GroupIDNotFound.Code:
 			return "org.apache.kafka.common.errors.GroupIdNotFoundException: The group id does not exist."
+		case kerr.OffsetOutOfRange.Code:
+			return "org.apache.kafka.common.errors.OffsetOutOfRangeException: The requested offset is not within the range of offsets maintained by the server."
+		case kerr.UnknownTopicOrPartition.Code:
+			return "org.apache.kafka.common.errors.UnknownTopicOrPartitionException: This server does not host this topic-partition."
 		}
 		return ke.Message + ": " + ke.Description
 	}
