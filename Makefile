@@ -1,6 +1,6 @@
 # mqstack: ZooKeeper + Kafka + EFAK, reimplemented in Go. See README.md.
 SHELL   := /bin/bash
-MODULES := proto storage election zkd brokerd integration
+MODULES := proto storage election zkd brokerd eagle integration
 PKGS    := $(foreach m,$(MODULES),./$(m)/...)
 # VERSION: the newest tag (without a leading v), else 0.1.0; COMMIT: the short hash, -dirty with local changes.
 VERSION ?= $(or $(patsubst v%,%,$(shell git describe --tags --abbrev=0 2>/dev/null)),0.1.0)
@@ -18,6 +18,7 @@ build:
 	@mkdir -p bin
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/zkd ./zkd/cmd/zkd
 	$(GO) build -trimpath -ldflags '-s -w -X "main.version=$(VERSION) (commit $(COMMIT))"' -o bin/brokerd ./brokerd/cmd/brokerd
+	$(GO) build -trimpath -ldflags '-s -w -X "main.version=$(VERSION) (commit $(COMMIT))"' -o bin/eagle ./eagle/cmd/eagle
 
 # Unit, in-process, integration and (when the tools are installed) interop tests.
 test: build
