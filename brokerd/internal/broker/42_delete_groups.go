@@ -50,5 +50,5 @@ func (m *groupManager) deleteGroup(id string) int16 {
 	delete(m.groups, id)
 	delete(m.offsets, id)
 	m.mu.Unlock()
-	return m.tombstone(id, offsets)
+	return m.tombstone(id, offsets, true)
 }

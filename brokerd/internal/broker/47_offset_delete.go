@@ -55,7 +55,7 @@ func handleOffsetDelete(b *Broker, _ *conn, _ kafka.RequestHeader, r kmsg.Reques
 		resp.Topics = append(resp.Topics, st)
 	}
 	m.mu.Unlock()
-	if code := m.tombstone(req.Group, doomed); code != 0 {
+	if code := m.tombstone(req.Group, doomed, false); code != 0 {
 		resp.ErrorCode = code
 	}
 	return resp, nil

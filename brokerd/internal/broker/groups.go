@@ -93,9 +93,52 @@ func (m *groupManager) with(id string, create bool, fn func(g *group.Group) []gr
 		return false
 	}
 	rs := fn(g)
+	m.storeLocked(g)
 	m.mu.Unlock()
 	deliver(rs)
 	return true
+}
+
+// storeLocked appends the group's metadata record when a generation
+// completed (Kafka's GroupMetadataManager.storeGroup), before the replies
+// of the call that completed it are delivered. A failed write is logged:
+// the group goes on in memory, as its members already hold the generation.
+func (m *groupManager) storeLocked(g *group.Group) {
+	rec, ok := g.TakeRecord()
+	if !ok {
+		return
+	}
+	code := m.appendRecords(g.ID, []kafka.Record{{Key: group.EncodeGroupMetadataKey(g.ID), Value: group.EncodeGroupMetadataValue(rec)}})
+	if code != 0 {
+		m.b.log.Warn().Str("group", g.ID).Int16("error_code", code).Msg("writing the group metadata record failed; the group's state will not survive a coordinator move")
+	}
+}
+
+// appendRecords appends records (keys and values set; a nil value is a
+// tombstone) to the group's __consumer_offsets partition as one batch.
+func (m *groupManager) appendRecords(groupID string, recs []kafka.Record) int16 {
+	if len(recs) == 0 {
+		return 0
+	}
+	p := m.partitionFor(groupID)
+	l, epoch, code := m.b.leaderLog(offsetsTopic, p)
+	if code != 0 {
+		return kerr.NotCoordinator.Code
+	}
+	now := time.Now().UnixMilli()
+	for i := range recs {
+		recs[i].Offset, recs[i].Timestamp = int64(i), now
+	}
+	batch, err := kafka.AppendBatch(nil, kafka.NewBatchOptions(), recs)
+	if err != nil {
+		return kerr.UnknownServerError.Code
+	}
+	if _, err := l.Append(batch, segment.AppendOptions{AssignOffsets: true, LeaderEpoch: epoch}); err != nil {
+		m.b.log.Error().Err(err).Str("group", groupID).Msg("writing to __consumer_offsets failed")
+		return kerr.UnknownServerError.Code
+	}
+	m.b.replicas.leaderAppended(checkpoint.TopicPartition{Topic: offsetsTopic, Partition: p}, l)
+	return 0
 }
 
 // tickLoop drives session and rebalance timeouts.
@@ -118,6 +161,7 @@ func (m *groupManager) tickLoop(stop <-chan struct{}) {
 			var rs []group.Reply
 			for _, g := range m.groups {
 				rs = append(rs, g.Tick(now)...)
+				m.storeLocked(g)
 			}
 			check := m.retentionCheck
 			m.mu.Unlock()
@@ -187,6 +231,22 @@ func (m *groupManager) applyView(v coord.View) {
 // load replays a __consumer_offsets partition into the offsets cache.
 func (m *groupManager) load(l *segment.Log) (int, error) {
 	n := 0
+	// The last group metadata record of each group (nil: a tombstone).
+	metadata := map[string]*group.GroupMetadata{}
+	defer func() {
+		now := time.Now()
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		for id, md := range metadata {
+			if md == nil {
+				if len(m.offsets[id]) == 0 {
+					delete(m.groups, id)
+				}
+				continue
+			}
+			m.groups[id] = group.Restore(id, m.cfg, *md, now)
+		}
+	}()
 	for off := l.LogStartOffset(); off < l.LogEndOffset(); {
 		data, res, err := l.ReadBytes(off, 1<<20, l.LogEndOffset())
 		if err != nil {
@@ -206,7 +266,17 @@ func (m *groupManager) load(l *segment.Log) (int, error) {
 			}
 			for _, r := range batch.Records {
 				kind, key, err := group.DecodeKey(r.Key)
-				if err != nil || kind != group.KeyOffset {
+				if err != nil {
+					continue
+				}
+				if kind == group.KeyGroupMetadata {
+					if r.Value == nil {
+						metadata[key.Group] = nil
+					} else if md, err := group.DecodeGroupMetadataValue(r.Value); err == nil {
+						metadata[key.Group] = &md
+					} else {
+						m.b.log.Warn().Err(err).Str("group", key.Group).Int64("offset", r.Offset).Msg("skipping an unreadable group metadata record")
+					}
 					continue
 				}
 				tp := checkpoint.TopicPartition{Topic: key.Topic, Partition: key.Partition}
@@ -234,32 +304,14 @@ func (m *groupManager) load(l *segment.Log) (int, error) {
 // commit appends offset commit records to the group's partition and then
 // updates the cache.
 func (m *groupManager) commit(groupID string, values map[checkpoint.TopicPartition]group.OffsetValue) int16 {
-	if len(values) == 0 {
-		return 0
-	}
-	l, epoch, code := m.b.leaderLog(offsetsTopic, m.partitionFor(groupID))
-	if code != 0 {
-		return kerr.NotCoordinator.Code
-	}
-	now := time.Now().UnixMilli()
 	var recs []kafka.Record
-	i := int64(0)
 	for tp, v := range values {
-		recs = append(recs, kafka.Record{Offset: i, Timestamp: now,
-			Key:   group.EncodeOffsetKey(group.OffsetKey{Group: groupID, Topic: tp.Topic, Partition: tp.Partition}),
+		recs = append(recs, kafka.Record{Key: group.EncodeOffsetKey(group.OffsetKey{Group: groupID, Topic: tp.Topic, Partition: tp.Partition}),
 			Value: group.EncodeOffsetValue(v)})
-		i++
 	}
-	batch, err := kafka.AppendBatch(nil, kafka.NewBatchOptions(), recs)
-	if err != nil {
-		return kerr.UnknownServerError.Code
+	if code := m.appendRecords(groupID, recs); code != 0 {
+		return code
 	}
-	_, err = l.Append(batch, segment.AppendOptions{AssignOffsets: true, LeaderEpoch: epoch})
-	if err != nil {
-		m.b.log.Error().Err(err).Str("group", groupID).Msg("writing committed offsets failed")
-		return kerr.UnknownServerError.Code
-	}
-	m.b.replicas.leaderAppended(checkpoint.TopicPartition{Topic: offsetsTopic, Partition: m.partitionFor(groupID)}, l)
 	m.mu.Lock()
 	if m.offsets[groupID] == nil {
 		m.offsets[groupID] = map[checkpoint.TopicPartition]group.OffsetValue{}
@@ -272,22 +324,34 @@ func (m *groupManager) commit(groupID string, values map[checkpoint.TopicPartiti
 }
 
 // expireOffsets deletes (with tombstones) the offsets of groups without
-// members that were committed more than offsets.retention.minutes ago.
-// Kafka 2.8 counts a consumer group's retention from when it became
-// empty; here it is always the commit time (a first cut).
+// members once offsets.retention.minutes have passed, as Kafka 2.8: for a
+// consumer group that became Empty, counted from when it did (the group
+// metadata's state timestamp), so all its offsets go together; for a group
+// that only commits (no protocol type), from each commit. An Empty group
+// left without offsets is removed with a group metadata tombstone.
 func (m *groupManager) expireOffsets(now time.Time) {
 	expired := map[string]map[checkpoint.TopicPartition]group.OffsetValue{}
+	gone := map[string]bool{}
 	m.mu.Lock()
 	cutoff := now.Add(-m.retention).UnixMilli()
 	for id, offs := range m.offsets {
-		if g := m.groups[id]; g != nil && len(g.Members) > 0 {
+		g := m.groups[id]
+		if g != nil && len(g.Members) > 0 {
 			continue
 		}
 		if !m.loaded[m.partitionFor(id)] {
 			continue
 		}
+		emptySince := int64(-1)
+		if g != nil && g.State == group.Empty && g.ProtocolType != "" && !g.StateSince.IsZero() {
+			emptySince = g.StateSince.UnixMilli()
+		}
 		for tp, v := range offs {
-			if v.CommitTimestamp < cutoff {
+			base := v.CommitTimestamp
+			if emptySince >= 0 {
+				base = emptySince
+			}
+			if base < cutoff {
 				if expired[id] == nil {
 					expired[id] = map[checkpoint.TopicPartition]group.OffsetValue{}
 				}
@@ -295,45 +359,35 @@ func (m *groupManager) expireOffsets(now time.Time) {
 				delete(offs, tp)
 			}
 		}
+		if len(offs) == 0 && expired[id] != nil {
+			delete(m.offsets, id)
+			if g != nil && g.State == group.Empty {
+				delete(m.groups, id)
+				gone[id] = true
+			}
+		}
 	}
 	m.mu.Unlock()
 	for id, offs := range expired {
-		if code := m.tombstone(id, offs); code != 0 {
+		if code := m.tombstone(id, offs, gone[id]); code != 0 {
 			m.b.log.Warn().Str("group", id).Int16("error_code", code).Msg("writing tombstones for expired offsets failed")
 			continue
 		}
-		m.b.log.Info().Str("group", id).Int("offsets", len(offs)).Msg("expired committed offsets (offsets.retention.minutes)")
+		m.b.log.Info().Str("group", id).Int("offsets", len(offs)).Bool("group_removed", gone[id]).Msg("expired committed offsets (offsets.retention.minutes)")
 	}
 }
 
-// tombstone appends null-valued records for a group's offsets.
-func (m *groupManager) tombstone(groupID string, offsets map[checkpoint.TopicPartition]group.OffsetValue) int16 {
-	if len(offsets) == 0 {
-		return 0
-	}
-	l, epoch, code := m.b.leaderLog(offsetsTopic, m.partitionFor(groupID))
-	if code != 0 {
-		return kerr.NotCoordinator.Code
-	}
-	now := time.Now().UnixMilli()
+// tombstone appends null-valued records for a group's offsets, and for
+// its group metadata when withGroup is set (the group is gone).
+func (m *groupManager) tombstone(groupID string, offsets map[checkpoint.TopicPartition]group.OffsetValue, withGroup bool) int16 {
 	var recs []kafka.Record
-	i := int64(0)
 	for tp := range offsets {
-		recs = append(recs, kafka.Record{Offset: i, Timestamp: now,
-			Key: group.EncodeOffsetKey(group.OffsetKey{Group: groupID, Topic: tp.Topic, Partition: tp.Partition})})
-		i++
+		recs = append(recs, kafka.Record{Key: group.EncodeOffsetKey(group.OffsetKey{Group: groupID, Topic: tp.Topic, Partition: tp.Partition})})
 	}
-	batch, err := kafka.AppendBatch(nil, kafka.NewBatchOptions(), recs)
-	if err != nil {
-		return kerr.UnknownServerError.Code
+	if withGroup {
+		recs = append(recs, kafka.Record{Key: group.EncodeGroupMetadataKey(groupID)})
 	}
-	_, err = l.Append(batch, segment.AppendOptions{AssignOffsets: true, LeaderEpoch: epoch})
-	if err != nil {
-		m.b.log.Error().Err(err).Str("group", groupID).Msg("writing offset tombstones failed")
-		return kerr.UnknownServerError.Code
-	}
-	m.b.replicas.leaderAppended(checkpoint.TopicPartition{Topic: offsetsTopic, Partition: m.partitionFor(groupID)}, l)
-	return 0
+	return m.appendRecords(groupID, recs)
 }
 
 // ensureOffsetsTopic creates __consumer_offsets on first use, as Kafka

@@ -11,6 +11,15 @@ package group
 //	                    (v1: offset, metadata, commit_timestamp, expire_timestamp;
 //	                     v0: offset, metadata, timestamp)
 //	group metadata key  version int16 = 2, group string
+//	group metadata value version int16 (0-3; written as 3),
+//	                    protocol_type string, generation int32,
+//	                    protocol nullable string, leader nullable string,
+//	                    current_state_timestamp int64 (v2+),
+//	                    members int32 count, each:
+//	                      member_id string, group_instance_id nullable string (v3+),
+//	                      client_id string, client_host string,
+//	                      rebalance_timeout int32 (v1+), session_timeout int32,
+//	                      subscription bytes, assignment bytes (int32 length)
 //
 // A record with a null value is a tombstone: the offset (or group) was
 // deleted.
@@ -195,4 +204,130 @@ func PartitionFor(group string, partitions int32) int32 {
 		h = -h
 	}
 	return h % partitions
+}
+
+// GroupMetadata is a group metadata value: the group as of its last
+// generation change (Kafka's GroupMetadataValue).
+type GroupMetadata struct {
+	ProtocolType   string
+	Generation     int32
+	Protocol       string // "" = null (an Empty group)
+	Leader         string // "" = null
+	StateTimestamp int64  // current_state_timestamp, ms; -1 if unknown (v0/v1)
+	Members        []MemberRecord
+}
+
+// MemberRecord is one member in a group metadata value.
+type MemberRecord struct {
+	MemberID         string
+	InstanceID       string // "" = null
+	ClientID         string
+	ClientHost       string
+	RebalanceTimeout int32 // ms
+	SessionTimeout   int32 // ms
+	Subscription     []byte
+	Assignment       []byte
+}
+
+// EncodeGroupMetadataKey returns the version 2 group metadata key.
+func EncodeGroupMetadataKey(group string) []byte {
+	return appendString(binary.BigEndian.AppendUint16(nil, 2), group)
+}
+
+func appendNullableString(b []byte, s string) []byte {
+	if s == "" {
+		return binary.BigEndian.AppendUint16(b, 0xffff)
+	}
+	return appendString(b, s)
+}
+
+func appendBytes(b, v []byte) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(v)))
+	return append(b, v...)
+}
+
+// EncodeGroupMetadataValue returns a version 3 group metadata value, what
+// Kafka 2.8 writes.
+func EncodeGroupMetadataValue(g GroupMetadata) []byte {
+	b := binary.BigEndian.AppendUint16(nil, 3)
+	b = appendString(b, g.ProtocolType)
+	b = binary.BigEndian.AppendUint32(b, uint32(g.Generation))
+	b = appendNullableString(b, g.Protocol)
+	b = appendNullableString(b, g.Leader)
+	b = binary.BigEndian.AppendUint64(b, uint64(g.StateTimestamp))
+	b = binary.BigEndian.AppendUint32(b, uint32(len(g.Members)))
+	for _, m := range g.Members {
+		b = appendString(b, m.MemberID)
+		b = appendNullableString(b, m.InstanceID)
+		b = appendString(b, m.ClientID)
+		b = appendString(b, m.ClientHost)
+		b = binary.BigEndian.AppendUint32(b, uint32(m.RebalanceTimeout))
+		b = binary.BigEndian.AppendUint32(b, uint32(m.SessionTimeout))
+		b = appendBytes(b, m.Subscription)
+		b = appendBytes(b, m.Assignment)
+	}
+	return b
+}
+
+func (r *reader) nullableStr() string {
+	if r.need(2) && int16(binary.BigEndian.Uint16(r.b)) == -1 {
+		r.b = r.b[2:]
+		return ""
+	}
+	return r.str()
+}
+
+func (r *reader) bytes() []byte {
+	n := r.i32()
+	if n < 0 {
+		return nil
+	}
+	if !r.need(int(n)) {
+		return nil
+	}
+	v := append([]byte(nil), r.b[:n]...)
+	r.b = r.b[n:]
+	return v
+}
+
+// DecodeGroupMetadataValue parses a group metadata value, versions 0-3.
+func DecodeGroupMetadataValue(b []byte) (GroupMetadata, error) {
+	r := &reader{b: b}
+	g := GroupMetadata{StateTimestamp: -1}
+	ver := r.i16()
+	if r.err != nil {
+		return g, r.err
+	}
+	if ver < 0 || ver > 3 {
+		return g, fmt.Errorf("%w: group metadata value version %d", ErrFormat, ver)
+	}
+	g.ProtocolType, g.Generation, g.Protocol, g.Leader = r.str(), r.i32(), r.nullableStr(), r.nullableStr()
+	if ver >= 2 {
+		g.StateTimestamp = r.i64()
+	}
+	n := r.i32()
+	if r.err == nil && (n < 0 || int(n) > len(r.b)) {
+		return g, fmt.Errorf("%w: %d members in %d bytes", ErrFormat, n, len(r.b))
+	}
+	for i := int32(0); i < n && r.err == nil; i++ {
+		var m MemberRecord
+		m.MemberID = r.str()
+		if ver >= 3 {
+			m.InstanceID = r.nullableStr()
+		}
+		m.ClientID, m.ClientHost = r.str(), r.str()
+		if ver >= 1 {
+			m.RebalanceTimeout = r.i32()
+		}
+		m.SessionTimeout = r.i32()
+		if ver == 0 {
+			m.RebalanceTimeout = m.SessionTimeout // as Kafka reads v0
+		}
+		m.Subscription, m.Assignment = r.bytes(), r.bytes()
+		g.Members = append(g.Members, m)
+	}
+	if r.err == nil && len(r.b) > 0 {
+		return g, fmt.Errorf("%w: %d bytes after the group metadata value", ErrFormat, len(r.b))
+	}
+	return g, r.err
 }

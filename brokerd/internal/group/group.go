@@ -148,6 +148,80 @@ type Group struct {
 	pending      map[string]time.Time // ids handed out, not joined yet: expiry
 	deadline     time.Time            // rebalance deadline
 	delayedUntil time.Time            // initial rebalance delay
+	// StateSince is when the group last reached Stable or Empty (the
+	// record's current_state_timestamp).
+	StateSince time.Time
+	// storePending: the group changed in a way Kafka persists (a
+	// generation completed: Stable with assignments, or Empty; a static
+	// member replaced) and the owner has not taken the record yet.
+	storePending bool
+}
+
+func (g *Group) markStore(now time.Time) {
+	g.StateSince = now
+	g.storePending = true
+}
+
+// TakeRecord returns the group metadata record to append to
+// __consumer_offsets when the group changed since the last call (Kafka
+// writes one on every completed generation). The owner must append it
+// before the group's state is relied on after a restart or a move.
+func (g *Group) TakeRecord() (GroupMetadata, bool) {
+	if !g.storePending {
+		return GroupMetadata{}, false
+	}
+	g.storePending = false
+	return g.Record(), true
+}
+
+// Record is the group as a group metadata value: members in join order,
+// each with its subscription for the selected protocol and its assignment.
+func (g *Group) Record() GroupMetadata {
+	md := GroupMetadata{ProtocolType: g.ProtocolType, Generation: g.Generation, Protocol: g.Protocol, Leader: g.Leader,
+		StateTimestamp: -1}
+	if !g.StateSince.IsZero() {
+		md.StateTimestamp = g.StateSince.UnixMilli()
+	}
+	for _, id := range g.order {
+		m := g.Members[id]
+		md.Members = append(md.Members, MemberRecord{MemberID: id, InstanceID: m.InstanceID, ClientID: m.ClientID,
+			ClientHost: m.ClientHost, RebalanceTimeout: int32(m.RebalanceTimeout / time.Millisecond),
+			SessionTimeout: int32(m.SessionTimeout / time.Millisecond), Subscription: m.metadataFor(g.Protocol), Assignment: m.Assignment})
+	}
+	return md
+}
+
+// Restore rebuilds a group from its last group metadata record, as Kafka's
+// GroupMetadataManager loads a partition: Stable with the recorded members
+// (each supporting the selected protocol with its recorded subscription
+// and holding its assignment), or Empty without members. Every member's
+// session starts at now: members that do not heartbeat within their
+// session timeout are removed and the group rebalances.
+func Restore(id string, cfg Config, md GroupMetadata, now time.Time) *Group {
+	g := New(id, cfg)
+	g.ProtocolType, g.Generation, g.Protocol, g.Leader = md.ProtocolType, md.Generation, md.Protocol, md.Leader
+	if md.StateTimestamp >= 0 {
+		g.StateSince = time.UnixMilli(md.StateTimestamp)
+	}
+	for _, mr := range md.Members {
+		m := &Member{ID: mr.MemberID, InstanceID: mr.InstanceID, ClientID: mr.ClientID, ClientHost: mr.ClientHost,
+			SessionTimeout: time.Duration(mr.SessionTimeout) * time.Millisecond, RebalanceTimeout: time.Duration(mr.RebalanceTimeout) * time.Millisecond,
+			Protocols: []Protocol{{Name: md.Protocol, Metadata: mr.Subscription}}, Assignment: mr.Assignment, LastHeartbeat: now}
+		g.Members[m.ID] = m
+		g.order = append(g.order, m.ID)
+		if m.InstanceID != "" {
+			g.static[m.InstanceID] = m.ID
+		}
+	}
+	if len(g.Members) > 0 {
+		g.State = Stable
+		if _, ok := g.Members[g.Leader]; !ok {
+			g.Leader = g.order[0]
+		}
+	} else {
+		g.State, g.Protocol, g.Leader = Empty, "", ""
+	}
+	return g
 }
 
 // New returns an empty group.
@@ -283,6 +357,7 @@ func (g *Group) replaceStatic(old string, req JoinRequest, w Waiter, now time.Ti
 		if wasLeader {
 			leader = old
 		}
+		g.markStore(now) // the new member id replaces the old in the record
 		return &JoinResult{Generation: g.Generation, ProtocolType: g.ProtocolType, Protocol: g.Protocol, Leader: leader, MemberID: id}, replies
 	}
 	m.joinWaiter = w
@@ -332,6 +407,7 @@ func (g *Group) Sync(memberID, instanceID string, generation int32, assignments 
 		mm.Assignment = assignments[id]
 	}
 	g.State = Stable
+	g.markStore(now)
 	for _, id := range g.order {
 		mm := g.Members[id]
 		if mm.syncWaiter != nil {
@@ -524,7 +600,9 @@ func (g *Group) maybeComplete(now time.Time) []Reply {
 	}
 	g.Generation++
 	if len(g.Members) == 0 {
-		g.State, g.Protocol, g.Leader, g.ProtocolType = Empty, "", "", ""
+		// As Kafka, an empty group keeps its protocol type ("consumer").
+		g.State, g.Protocol, g.Leader = Empty, "", ""
+		g.markStore(now)
 		return replies
 	}
 	g.State = CompletingRebalance

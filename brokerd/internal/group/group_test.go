@@ -178,3 +178,77 @@ func TestStaticMembership(t *testing.T) {
 	require.Equal(t, ErrNone, code)
 	require.Equal(t, []string{"a1"}, g.MemberIDs())
 }
+
+// Kafka writes a group metadata record when a generation completes (the
+// leader's SyncGroup, or a rebalance that leaves the group Empty), not
+// while it is in progress. A group restored from the record is Stable with
+// the same generation, members and assignments: members heartbeat and
+// sync on without a rebalance, and a member that never returns is removed
+// after its session timeout.
+func TestGroupRecordAndRestore(t *testing.T) {
+	g := New("g", cfg())
+	_, ok := g.TakeRecord()
+	require.False(t, ok)
+	g.Join(join("", "a"), nil, t0)
+	g.Join(join("a", "a"), "wa", t0)
+	_, ok = g.TakeRecord()
+	require.False(t, ok, "nothing to store before the leader's SyncGroup")
+	g.Sync("a", "", 1, map[string][]byte{"a": []byte("all")}, "sa", t0)
+	rec, ok := g.TakeRecord()
+	require.True(t, ok)
+	require.Equal(t, int32(1), rec.Generation)
+	g.Join(join("", "b"), nil, t0)
+	g.Join(join("b", "b"), "wb", t0)
+	g.Join(join("a", "a"), "wa", t0)
+	_, ok = g.TakeRecord()
+	require.False(t, ok, "nothing to store while the rebalance is in progress")
+	g.Sync("b", "", 2, nil, "sb", t0)
+	_, ok = g.TakeRecord()
+	require.False(t, ok, "nor while the leader has not synced")
+	g.Sync("a", "", 2, map[string][]byte{"a": []byte("p0"), "b": []byte("p1")}, "sa", t0.Add(time.Second))
+	rec, ok = g.TakeRecord()
+	require.True(t, ok)
+	require.Equal(t, GroupMetadata{ProtocolType: "consumer", Generation: 2, Protocol: "range", Leader: "a", StateTimestamp: t0.Add(time.Second).UnixMilli(),
+		Members: []MemberRecord{
+			{MemberID: "a", ClientID: "c", RebalanceTimeout: 30000, SessionTimeout: 10000, Subscription: []byte("m-a"), Assignment: []byte("p0")},
+			{MemberID: "b", ClientID: "c", RebalanceTimeout: 30000, SessionTimeout: 10000, Subscription: []byte("m-b"), Assignment: []byte("p1")},
+		}}, rec)
+	_, ok = g.TakeRecord()
+	require.False(t, ok, "taken once")
+
+	// Through the byte format, as a reload reads it.
+	back, err := DecodeGroupMetadataValue(EncodeGroupMetadataValue(rec))
+	require.NoError(t, err)
+	t1 := t0.Add(time.Hour)
+	r := Restore("g", cfg(), back, t1)
+	require.Equal(t, Stable, r.State)
+	require.Equal(t, int32(2), r.Generation)
+	require.Equal(t, []string{"a", "b"}, r.MemberIDs())
+	require.Equal(t, ErrNone, r.Heartbeat("a", "", 2, t1))
+	res, _ := r.Sync("b", "", 2, nil, "x", t1)
+	require.Equal(t, []byte("p1"), res.Assignment, "a member re-syncing gets its assignment back")
+	_, ok = r.TakeRecord()
+	require.False(t, ok)
+
+	// b never comes back: removed after its session, a rejoins alone.
+	r.Tick(t1.Add(5 * time.Second))
+	r.Heartbeat("a", "", 2, t1.Add(5*time.Second))
+	r.Tick(t1.Add(11 * time.Second))
+	require.Equal(t, PreparingRebalance, r.State)
+	_, rs := r.Join(join("a", "a"), "wa", t1.Add(11*time.Second))
+	require.Equal(t, int32(3), byWaiter(rs)["wa"].Join.Generation)
+	r.Sync("a", "", 3, map[string][]byte{"a": []byte("p0p1")}, "sa", t1.Add(11*time.Second))
+	rec, ok = r.TakeRecord()
+	require.True(t, ok)
+	require.Len(t, rec.Members, 1)
+
+	// The last member leaves: Empty, generation 4, recorded without members.
+	r.Leave("a", "", t1.Add(12*time.Second))
+	require.Equal(t, Empty, r.State)
+	rec, ok = r.TakeRecord()
+	require.True(t, ok)
+	require.Equal(t, GroupMetadata{ProtocolType: "consumer", Generation: 4, StateTimestamp: t1.Add(12 * time.Second).UnixMilli()}, rec)
+	e := Restore("g", cfg(), rec, t1)
+	require.Equal(t, Empty, e.State)
+	require.Equal(t, int32(4), e.Generation)
+}
