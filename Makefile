@@ -1,6 +1,6 @@
 # mqstack: ZooKeeper + Kafka + EFAK, reimplemented in Go. See README.md.
 SHELL   := /bin/bash
-MODULES := proto storage election zkd brokerd eagle integration
+MODULES := proto storage election zkd brokerd eagle integration deploy/entrypoint
 PKGS    := $(foreach m,$(MODULES),./$(m)/...)
 # VERSION: the newest tag (without a leading v), else 0.1.0; COMMIT: the short hash, -dirty with local changes.
 VERSION ?= $(or $(patsubst v%,%,$(shell git describe --tags --abbrev=0 2>/dev/null)),0.1.0)

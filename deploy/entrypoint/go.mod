@@ -1,0 +1,3 @@
+module mqstack/deploy/entrypoint
+
+go 1.26.8
