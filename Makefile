@@ -10,7 +10,7 @@ LDFLAGS := -s -w -X mqstack/zkd/internal/server.revision=$(VERSION)-$(COMMIT) -X
 GO      ?= go
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test run stop dist bench chaos fuzz lint interop clean
+.PHONY: all build test run stop dist images test-cluster bench chaos fuzz lint interop clean
 
 all: build
 
@@ -39,6 +39,18 @@ stop:
 # Apache names, conf/ samples, systemd units and INSTALL.md (deploy/mkdist.sh).
 dist: build
 	@deploy/mkdist.sh '$(VERSION)' '$(COMMIT)'
+
+# Container images FROM scratch: mqstack/zkd, mqstack/brokerd, mqstack/eagle (deploy/docker).
+images: build
+	@deploy/docker/build.sh '$(VERSION)'
+
+# The cluster tier: deploy/docker/docker-compose.yml brought up, checked, faulted and
+# restarted (integration/compose_test.go), and deploy/install.sh run against three
+# hosts (integration/install_test.go). Needs docker and docker-compose.
+test-cluster: images dist
+	MQ_TEST_CLUSTER=1 MQ_DIST=$(CURDIR)/dist/mqstack-$(VERSION)-linux-amd64.tar.gz \
+	  $(GO) test -count=1 -timeout 25m -v -run 'TestDockerCompose|TestInstall' ./integration/ 2>&1 \
+	  | grep -v '^        {"level"'; exit $${PIPESTATUS[0]}
 
 # Benchmarks: Go benchmarks plus zkd against Apache ZooKeeper (Debian package) side by side.
 bench: build
