@@ -216,12 +216,8 @@ func describeConfigs(e *Env, ent configEntity, all bool) error {
 			return fmt.Errorf("describe configs of %s %s: %w", strings.TrimSuffix(ent.typ, "s"), name, err)
 		}
 		for _, res := range resp.Resources {
-			if err := kerr.ErrorForCode(res.ErrorCode); err != nil {
-				msg := err.Error()
-				if res.ErrorMessage != nil && *res.ErrorMessage != "" {
-					msg = *res.ErrorMessage
-				}
-				return fmt.Errorf("%s", msg)
+			if err := respErr(res.ErrorCode, res.ErrorMessage); err != nil {
+				return err
 			}
 			switch {
 			case ent.typ == "brokers" && name == "":
@@ -263,19 +259,35 @@ func strOrNull(s *string) string {
 }
 
 func alterConfigs(e *Env, ent configEntity, add map[string]string, del []string) error {
-	ctx, cancel := e.op()
-	defer cancel()
+	if err := incrementalAlter(e, ent, add, del, false); err != nil {
+		if errors.Is(err, kerr.UnsupportedVersion) || strings.Contains(err.Error(), "not support") {
+			return fmt.Errorf("the brokers do not support IncrementalAlterConfigs; use --zookeeper to alter configs")
+		}
+		return err
+	}
+	if ent.typ == "brokers" && ent.name == "" {
+		fmt.Fprintln(e.Stdout, "Completed updating default config for brokers in the cluster.")
+	} else {
+		fmt.Fprintf(e.Stdout, "Completed updating config for %s %s.\n", strings.TrimSuffix(ent.typ, "s"), ent.name)
+	}
+	return nil
+}
+
+// incrementalAlter sets and deletes configs of one topic or broker with
+// IncrementalAlterConfigs (a broker's own configs go to that broker).
+// lenient ignores INVALID_CONFIG, which deleting an unset key may answer.
+func incrementalAlter(e *Env, ent configEntity, set map[string]string, del []string, lenient bool) error {
 	req := kmsg.NewPtrIncrementalAlterConfigsRequest()
 	r := kmsg.NewIncrementalAlterConfigsRequestResource()
 	r.ResourceType, r.ResourceName = resourceType(ent.typ), ent.name
-	keys := make([]string, 0, len(add))
-	for k := range add {
+	keys := make([]string, 0, len(set))
+	for k := range set {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
 		c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
-		c.Name, c.Op, c.Value = k, kmsg.IncrementalAlterConfigOpSet, kmsg.StringPtr(add[k])
+		c.Name, c.Op, c.Value = k, kmsg.IncrementalAlterConfigOpSet, kmsg.StringPtr(set[k])
 		r.Configs = append(r.Configs, c)
 	}
 	for _, k := range del {
@@ -284,33 +296,23 @@ func alterConfigs(e *Env, ent configEntity, add map[string]string, del []string)
 		r.Configs = append(r.Configs, c)
 	}
 	req.Resources = append(req.Resources, r)
+	ctx, cancel := e.op()
+	defer cancel()
 	var resp *kmsg.IncrementalAlterConfigsResponse
 	var err error
 	if ent.typ == "brokers" && ent.name != "" {
-		id, _ := strconv.ParseInt(ent.name, 10, 32)
-		resp, err = req.RequestWith(ctx, e.cl.Broker(int(id)))
+		id, _ := strconv.Atoi(ent.name)
+		resp, err = req.RequestWith(ctx, e.cl.Broker(id))
 	} else {
 		resp, err = req.RequestWith(ctx, e.cl)
 	}
 	if err != nil {
-		if errors.Is(err, kerr.UnsupportedVersion) || strings.Contains(err.Error(), "not support") {
-			return fmt.Errorf("the brokers do not support IncrementalAlterConfigs; use --zookeeper to alter configs")
-		}
-		return fmt.Errorf("alter configs: %w", err)
+		return fmt.Errorf("alter configs of %s %s: %w", strings.TrimSuffix(ent.typ, "s"), ent.name, err)
 	}
 	for _, res := range resp.Resources {
-		if err := kerr.ErrorForCode(res.ErrorCode); err != nil {
-			if res.ErrorMessage != nil && *res.ErrorMessage != "" {
-				return fmt.Errorf("%s", *res.ErrorMessage)
-			}
+		if err := respErr(res.ErrorCode, res.ErrorMessage); err != nil && !(lenient && errors.Is(err, kerr.InvalidConfig)) {
 			return err
 		}
-	}
-	switch {
-	case ent.typ == "brokers" && ent.name == "":
-		fmt.Fprintln(e.Stdout, "Completed updating default config for brokers in the cluster.")
-	default:
-		fmt.Fprintf(e.Stdout, "Completed updating config for %s %s.\n", strings.TrimSuffix(ent.typ, "s"), ent.name)
 	}
 	return nil
 }
@@ -380,6 +382,18 @@ func zkAlterConfigs(e *Env, z *zkClient, ent configEntity, add map[string]string
 			return fmt.Errorf("Topic '%s' does not exist", n)
 		}
 	}
+	if err := zkUpdateConfig(z, ent, add, del, true); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Stdout, "Completed updating config for entity: %s.\n", zkEntityString(ent, n))
+	return nil
+}
+
+// zkUpdateConfig rewrites /config/<type>/<name> with the changes and
+// notifies the brokers through /config/changes, as AdminZkClient does.
+// strict fails on deleting a key that is not set.
+func zkUpdateConfig(z *zkClient, ent configEntity, set map[string]string, del []string, strict bool) error {
+	n := zkEntity(ent)
 	path := "/config/" + ent.typ + "/" + n
 	cfg := map[string]string{}
 	if b, ok, err := z.get(path); err != nil {
@@ -389,21 +403,26 @@ func zkAlterConfigs(e *Env, z *zkClient, ent configEntity, add map[string]string
 			return err
 		}
 	}
+	changed := false
 	for _, k := range del {
 		if _, ok := cfg[k]; !ok {
-			return fmt.Errorf("Invalid Config: Config %s cannot be deleted as it is not set for %s", k, zkEntityString(ent, n))
+			if strict {
+				return fmt.Errorf("Invalid Config: Config %s cannot be deleted as it is not set for %s", k, zkEntityString(ent, n))
+			}
+			continue
 		}
 		delete(cfg, k)
+		changed = true
 	}
-	for k, v := range add {
+	for k, v := range set {
 		cfg[k] = v
+		changed = true
+	}
+	if !changed && !strict {
+		return nil
 	}
 	if err := z.set(path, kafkazk.EncodeTopicConfig(cfg)); err != nil {
 		return err
 	}
-	if err := z.notifyConfigChange(ent.typ + "/" + n); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.Stdout, "Completed updating config for entity: %s.\n", zkEntityString(ent, n))
-	return nil
+	return z.notifyConfigChange(ent.typ + "/" + n)
 }

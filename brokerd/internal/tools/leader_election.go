@@ -51,6 +51,15 @@ func sortTPs(s []topicPartition) {
 	})
 }
 
+// byTopic groups partitions by topic, for requests that list them so.
+func byTopic(tps []topicPartition) map[string][]int32 {
+	out := map[string][]int32{}
+	for _, tp := range tps {
+		out[tp.Topic] = append(out[tp.Topic], tp.Partition)
+	}
+	return out
+}
+
 func joinTPs(s []topicPartition) string {
 	sortTPs(s)
 	out := make([]string, len(s))
@@ -139,11 +148,7 @@ func runLeaderElection(e *Env, p *Parsed) error {
 	if etype == "UNCLEAN" {
 		req.ElectionType = 1
 	}
-	byTopic := map[string][]int32{}
-	for _, tp := range tps {
-		byTopic[tp.Topic] = append(byTopic[tp.Topic], tp.Partition)
-	}
-	for t, parts := range byTopic {
+	for t, parts := range byTopic(tps) {
 		rt := kmsg.NewElectLeadersRequestTopic()
 		rt.Topic, rt.Partitions = t, parts
 		req.Topics = append(req.Topics, rt)
@@ -162,18 +167,14 @@ func runLeaderElection(e *Env, p *Parsed) error {
 	for _, rt := range resp.Topics {
 		for _, rp := range rt.Partitions {
 			tp := topicPartition{rt.Topic, rp.Partition}
-			err := kerr.ErrorForCode(rp.ErrorCode)
+			err := respErr(rp.ErrorCode, rp.ErrorMessage)
 			switch {
 			case err == nil:
 				done = append(done, tp)
 			case errors.Is(err, kerr.ElectionNotNeeded):
 				noop = append(noop, tp)
 			default:
-				msg := err.Error()
-				if rp.ErrorMessage != nil && *rp.ErrorMessage != "" {
-					msg = *rp.ErrorMessage
-				}
-				failed = append(failed, fmt.Sprintf("Error completing leader election (%s) for partition: %s: %s", etype, tp, msg))
+				failed = append(failed, fmt.Sprintf("Error completing leader election (%s) for partition: %s: %v", etype, tp, err))
 			}
 		}
 	}
@@ -249,4 +250,3 @@ func zkPreferredElection(e *Env, p *Parsed, tps []topicPartition) error {
 	fmt.Fprintf(e.Stdout, "Successfully started preferred replica election for partitions Set(%s)\n", strings.Join(names, ", "))
 	return nil
 }
-

@@ -7,7 +7,6 @@ package tools
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -163,15 +162,7 @@ func runReassign(e *Env, p *Parsed) error {
 	case p.Has("generate"):
 		return generateReassignment(e, p, topicParts)
 	case p.Has("execute"):
-		if err := p.Require("reassignment-json-file"); err != nil {
-			return err
-		}
-		proposed, err := readReassignment(p.String("reassignment-json-file"))
-		if err != nil {
-			return err
-		}
-		tps := keysOf(proposed)
-		current, err := cur(tps)
+		proposed, tps, current, err := loadPlan(p, cur)
 		if err != nil {
 			return err
 		}
@@ -206,15 +197,7 @@ func runReassign(e *Env, p *Parsed) error {
 		fmt.Fprintf(e.Stdout, "Successfully started partition reassignment%s for %s\n", s, strings.Join(names, ","))
 		return nil
 	default:
-		if err := p.Require("reassignment-json-file"); err != nil {
-			return err
-		}
-		target, err := readReassignment(p.String("reassignment-json-file"))
-		if err != nil {
-			return err
-		}
-		tps := keysOf(target)
-		current, err := cur(tps)
+		target, tps, current, err := loadPlan(p, cur)
 		if err != nil {
 			return err
 		}
@@ -245,6 +228,20 @@ func runReassign(e *Env, p *Parsed) error {
 		}
 		return nil
 	}
+}
+
+// loadPlan reads --reassignment-json-file and the current replicas of
+// its partitions.
+func loadPlan(p *Parsed, cur func([]topicPartition) (map[topicPartition][]int32, error)) (plan map[topicPartition][]int32, tps []topicPartition, current map[topicPartition][]int32, err error) {
+	if err = p.Require("reassignment-json-file"); err != nil {
+		return
+	}
+	if plan, err = readReassignment(p.String("reassignment-json-file")); err != nil {
+		return
+	}
+	tps = keysOf(plan)
+	current, err = cur(tps)
+	return
 }
 
 func keysOf(a map[topicPartition][]int32) []topicPartition {
@@ -433,12 +430,8 @@ func adminStartReassignment(e *Env, proposed map[topicPartition][]int32) error {
 	var failed []string
 	for _, t := range resp.Topics {
 		for _, rp := range t.Partitions {
-			if err := kerr.ErrorForCode(rp.ErrorCode); err != nil {
-				msg := err.Error()
-				if rp.ErrorMessage != nil && *rp.ErrorMessage != "" {
-					msg = *rp.ErrorMessage
-				}
-				failed = append(failed, fmt.Sprintf("%s-%d: %s", t.Topic, rp.Partition, msg))
+			if err := respErr(rp.ErrorCode, rp.ErrorMessage); err != nil {
+				failed = append(failed, fmt.Sprintf("%s-%d: %v", t.Topic, rp.Partition, err))
 			}
 		}
 	}
@@ -452,11 +445,7 @@ func adminStartReassignment(e *Env, proposed map[topicPartition][]int32) error {
 func adminOngoing(e *Env, tps []topicPartition) (map[topicPartition]bool, error) {
 	req := kmsg.NewPtrListPartitionReassignmentsRequest()
 	req.TimeoutMillis = int32(e.Timeout.Milliseconds())
-	byTopic := map[string][]int32{}
-	for _, tp := range tps {
-		byTopic[tp.Topic] = append(byTopic[tp.Topic], tp.Partition)
-	}
-	for t, parts := range byTopic {
+	for t, parts := range byTopic(tps) {
 		rt := kmsg.NewListPartitionReassignmentsRequestTopic()
 		rt.Topic, rt.Partitions = t, parts
 		req.Topics = append(req.Topics, rt)
@@ -587,65 +576,10 @@ func clearThrottles(e *Env, z *zkClient, tps []topicPartition) error {
 // not set is not an error here.
 func alterEntity(e *Env, z *zkClient, ent configEntity, set map[string]string, del []string) error {
 	if z != nil {
-		path := "/config/" + ent.typ + "/" + zkEntity(ent)
-		cfg := map[string]string{}
-		if b, ok, err := z.get(path); err != nil {
-			return err
-		} else if ok {
-			if cfg, err = kafkazk.DecodeTopicConfig(ent.name, b); err != nil {
-				return err
-			}
-		}
-		changed := false
-		for _, k := range del {
-			if _, ok := cfg[k]; ok {
-				delete(cfg, k)
-				changed = true
-			}
-		}
-		for k, v := range set {
-			cfg[k] = v
-			changed = true
-		}
-		if !changed {
-			return nil
-		}
-		if err := z.set(path, kafkazk.EncodeTopicConfig(cfg)); err != nil {
-			return err
-		}
-		return z.notifyConfigChange(ent.typ + "/" + zkEntity(ent))
+		return zkUpdateConfig(z, ent, set, del, false)
 	}
-	req := kmsg.NewPtrIncrementalAlterConfigsRequest()
-	r := kmsg.NewIncrementalAlterConfigsRequestResource()
-	r.ResourceType, r.ResourceName = resourceType(ent.typ), ent.name
-	for k, v := range set {
-		c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
-		c.Name, c.Op, c.Value = k, kmsg.IncrementalAlterConfigOpSet, kmsg.StringPtr(v)
-		r.Configs = append(r.Configs, c)
-	}
-	for _, k := range del {
-		c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
-		c.Name, c.Op = k, kmsg.IncrementalAlterConfigOpDelete
-		r.Configs = append(r.Configs, c)
-	}
-	req.Resources = append(req.Resources, r)
-	ctx, cancel := e.op()
-	defer cancel()
-	var resp *kmsg.IncrementalAlterConfigsResponse
-	var err error
-	if ent.typ == "brokers" {
-		id, _ := strconv.Atoi(ent.name)
-		resp, err = req.RequestWith(ctx, e.cl.Broker(id))
-	} else {
-		resp, err = req.RequestWith(ctx, e.cl)
-	}
-	if err != nil {
-		return fmt.Errorf("set throttle configs of %s %s: %w", strings.TrimSuffix(ent.typ, "s"), ent.name, err)
-	}
-	for _, res := range resp.Resources {
-		if err := kerr.ErrorForCode(res.ErrorCode); err != nil && !errors.Is(err, kerr.InvalidConfig) {
-			return fmt.Errorf("set throttle configs of %s %s: %w", strings.TrimSuffix(ent.typ, "s"), ent.name, err)
-		}
+	if err := incrementalAlter(e, ent, set, del, true); err != nil {
+		return fmt.Errorf("throttle configs: %w", err)
 	}
 	return nil
 }

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"mqstack/brokerd/internal/config"
@@ -245,3 +246,21 @@ func kvList(p *Parsed, name string, into map[string]string) error {
 	}
 	return nil
 }
+
+// respErr is a response's error code as an error, carrying the broker's
+// message when it sent one (Kafka's tools print that message).
+func respErr(code int16, msg *string) error {
+	err := kerr.ErrorForCode(code)
+	if err == nil || msg == nil || *msg == "" {
+		return err
+	}
+	return &brokerError{err: err, msg: *msg}
+}
+
+type brokerError struct {
+	err error
+	msg string
+}
+
+func (b *brokerError) Error() string { return b.msg }
+func (b *brokerError) Unwrap() error { return b.err }

@@ -473,12 +473,9 @@ func (a *adminTopics) create(name string, partitions int32, rf int16, assignment
 		return fmt.Errorf("create topic %s: %w", name, err)
 	}
 	for _, rt := range resp.Topics {
-		if err := kerr.ErrorForCode(rt.ErrorCode); err != nil {
+		if err := respErr(rt.ErrorCode, rt.ErrorMessage); err != nil {
 			if errors.Is(err, kerr.TopicAlreadyExists) {
 				return fmt.Errorf("%w: Topic '%s' already exists.", errTopicExists, name)
-			}
-			if rt.ErrorMessage != nil && *rt.ErrorMessage != "" {
-				return fmt.Errorf("%s", *rt.ErrorMessage)
 			}
 			return err
 		}
@@ -572,10 +569,7 @@ func (a *adminTopics) alter(name string, _ *Parsed, partitions int32, assignment
 		return fmt.Errorf("create partitions for %s: %w", name, err)
 	}
 	for _, rt := range resp.Topics {
-		if err := kerr.ErrorForCode(rt.ErrorCode); err != nil {
-			if rt.ErrorMessage != nil && *rt.ErrorMessage != "" {
-				return fmt.Errorf("%s", *rt.ErrorMessage)
-			}
+		if err := respErr(rt.ErrorCode, rt.ErrorMessage); err != nil {
 			return err
 		}
 	}
