@@ -314,6 +314,6 @@ func TestDockerCompose(t *testing.T) {
 		require.True(t, got[fmt.Sprintf("r%d", i)], "r%d lost across compose down/up", i)
 	}
 	if withEagle {
-		require.Contains(t, c.must("exec", "-T", "eagle", "/bin/mqentry", "http-probe", "http://localhost:8048/healthz"), "200")
+		require.Contains(t, c.must("exec", "-T", "eagle", "/bin/eagle", "probe", "--ready", "http://localhost:8048"), "readyz ok")
 	}
 }

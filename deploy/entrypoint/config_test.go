@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"net"
-	"net/http"
 	"strings"
 	"testing"
 )
@@ -132,7 +130,7 @@ func TestEagleConfig(t *testing.T) {
 	}
 }
 
-func TestRunPrintAndProbe(t *testing.T) {
+func TestRunPrint(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := run([]string{"print", "zkd"}, []string{"ZOO_MY_ID=1", "ZOO_SERVERS=server.1=zoo1:2888:3888;2181"}, &out, &errb); code != 0 {
 		t.Fatalf("print zkd: %d %s", code, errb.String())
@@ -148,22 +146,4 @@ func TestRunPrintAndProbe(t *testing.T) {
 		t.Errorf("unknown daemon: %d", code)
 	}
 
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/healthz" {
-			http.NotFound(w, r)
-		}
-	})}
-	go func() { _ = srv.Serve(l) }()
-	defer srv.Close()
-	if code := run([]string{"http-probe", "http://" + l.Addr().String() + "/healthz"}, nil, &out, &errb); code != 0 {
-		t.Errorf("probe /healthz: %d %s", code, errb.String())
-	}
-	errb.Reset()
-	if code := run([]string{"http-probe", "http://" + l.Addr().String() + "/other"}, nil, &out, &errb); code != 1 || !strings.Contains(errb.String(), "404") {
-		t.Errorf("probe /other: %d %q", code, errb.String())
-	}
 }

@@ -7,7 +7,6 @@
 //	                  KAFKA_ADVERTISED_LISTENERS, KAFKA_* -> /config/server.properties, then brokerd start
 //	mqentry eagle     ZK_HOSTS, EFAK_* -> /ke/conf/system-config.properties, then eagle start
 //	mqentry print zkd|brokerd|eagle   print the config the environment gives, start nothing
-//	mqentry http-probe URL            health check: exit 0 when GET URL answers 200
 //
 // A config file mounted at the path above is used as it is (as the Apache
 // images do). Every error is one line naming the variable and the fix.
@@ -16,11 +15,9 @@ package main
 import (
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"syscall"
-	"time"
 )
 
 func main() {
@@ -45,17 +42,11 @@ var daemons = map[string]daemon{
 
 func run(args, environ []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "mqentry: usage: mqentry {zkd|brokerd|eagle|print <daemon>|http-probe URL}")
+		fmt.Fprintln(stderr, "mqentry: usage: mqentry {zkd|brokerd|eagle|print <daemon>}")
 		return 2
 	}
 	env := envMap(environ)
 	switch args[0] {
-	case "http-probe":
-		if len(args) != 2 {
-			fmt.Fprintln(stderr, "mqentry: usage: mqentry http-probe URL")
-			return 2
-		}
-		return httpProbe(args[1], stdout, stderr)
 	case "print":
 		if len(args) != 2 {
 			fmt.Fprintln(stderr, "mqentry: usage: mqentry print {zkd|brokerd|eagle}")
@@ -107,21 +98,5 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mqentry: exec %s: %v (the image must hold %s)\n", argv[0], err, argv[0])
 		return 1
 	}
-	return 0
-}
-
-func httpProbe(url string, stdout, stderr io.Writer) int {
-	c := http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get(url)
-	if err != nil {
-		fmt.Fprintf(stderr, "mqentry http-probe: %v\n", err)
-		return 1
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		fmt.Fprintf(stderr, "mqentry http-probe: %s answered %s\n", url, resp.Status)
-		return 1
-	}
-	fmt.Fprintf(stdout, "%s %s\n", url, resp.Status)
 	return 0
 }
