@@ -312,6 +312,9 @@ type AppendResult struct {
 	LogAppendTime int64 // the time written, or -1 for CreateTime
 	Batches       int
 	Bytes         int
+	// Rolled: this append started a new segment at FirstOffset (the
+	// broker snapshots producer state there, as Kafka does on roll).
+	Rolled bool
 }
 
 // Append validates and appends one or more concatenated record batches
@@ -375,6 +378,7 @@ func (l *Log) Append(records []byte, opts AppendOptions) (AppendResult, error) {
 	res.FirstOffset, res.LastOffset = headers[0].BaseOffset, headers[len(headers)-1].LastOffset()
 	res.Batches, res.Bytes = len(headers), len(records)
 
+	prevSegments := len(l.segments)
 	if err := l.maybeRoll(int64(len(records)), res.FirstOffset, res.LastOffset, headers[0].MaxTimestamp, now); err != nil {
 		return res, err
 	}
@@ -405,6 +409,7 @@ func (l *Log) Append(records []byte, opts AppendOptions) (AppendResult, error) {
 	}
 	s.size = start + int64(len(records))
 	s.next = res.LastOffset + 1
+	res.Rolled = len(l.segments) > prevSegments
 	return res, nil
 }
 

@@ -96,6 +96,9 @@ func (l *Log) afterShrink() error {
 	l.recoveryPoint = min(l.recoveryPoint, leo)
 	l.logStartOffset = min(l.logStartOffset, leo)
 	l.truncateEpochsFromEnd(leo)
+	if err := l.deleteProducerSnapshotsAbove(leo); err != nil {
+		return err
+	}
 	return l.saveEpochs()
 }
 

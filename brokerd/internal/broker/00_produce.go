@@ -141,6 +141,9 @@ func produceOne(b *Broker, c *conn, req *kmsg.ProduceRequest, topic string, rp *
 		}
 	}
 	res, err := l.Append(rp.Records, segment.AppendOptions{AssignOffsets: true, LeaderEpoch: epoch})
+	if err == nil && res.Rolled {
+		b.snapshotOnRoll(tp, l, res.FirstOffset, idempotent)
+	}
 	if idempotent {
 		if err == nil {
 			b.producers.record(tp, h, res.FirstOffset)

@@ -235,6 +235,11 @@ func (b *Broker) Start() error {
 			return fail(fmt.Errorf("%w: write %s: %w", ErrLogDir, filepath.Join(dirPath, "meta.properties"), err))
 		}
 	}
+	for _, tp := range b.dir.Partitions() {
+		if l, ok := b.dir.Log(tp); ok {
+			b.loadProducerState(tp, l)
+		}
+	}
 	_, applied := b.coord.View()
 	b.dirReady.Store(true)
 	b.coord.Kick()
@@ -313,6 +318,7 @@ func (b *Broker) Close() error {
 	if b.dir == nil {
 		return nil
 	}
+	b.snapshotAllProducers()
 	if err := b.dir.Close(); err != nil {
 		return fmt.Errorf("%w: close: %w", ErrLogDir, err)
 	}
