@@ -332,8 +332,12 @@ func (s *Server) browse(ctx context.Context, c *cluster, topic string, parts []m
 				return nil, 0, fmt.Errorf("offset for time on partition %d: %w", p.ID, err)
 			}
 			start = max(o, p.Start)
-		default: // latest: the last `limit` records
-			start = max(p.Start, p.End-int64(limit))
+		default: // latest: the last `limit` records, or the last scanLimit when searching
+			window := int64(limit)
+			if filtering {
+				window = int64(scanLimit / len(which))
+			}
+			start = max(p.Start, p.End-window)
 		}
 		if start >= p.End {
 			continue
