@@ -108,7 +108,10 @@ type Coordinator struct {
 	mu      sync.Mutex // guards watched, view, viewCh
 	watched map[string]bool
 	view    View
-	viewCh  chan struct{} // closed and replaced after each pass
+	// reregister: the session expired; /brokers/ids/<id> must be created
+	// again before the next pass.
+	reregister bool
+	viewCh     chan struct{} // closed and replaced after each pass
 
 	// Owned by the loop goroutine.
 	controller     bool
@@ -180,6 +183,12 @@ wait:
 				c.log.Info().Str("state", ev.State.String()).Msg("zookeeper session event")
 				c.mu.Lock()
 				c.watched = map[string]bool{} // watches are gone with an expired session
+				if ev.State == zk.StateExpired {
+					// The ephemeral /brokers/ids/<id> went with the session:
+					// register again on the next one (Kafka's
+					// KafkaZkClient re-registration after expiry).
+					c.reregister = true
+				}
 				c.mu.Unlock()
 				c.Kick()
 			}
@@ -260,20 +269,29 @@ func (c *Coordinator) setup(proposed string) (string, error) {
 		return "", fmt.Errorf("%w: the log dir belongs to cluster %s (meta.properties) but ZooKeeper at %s holds cluster %s: point log.dirs or zookeeper.connect (chroot) at the right cluster",
 			ErrClusterIDMismatch, proposed, c.opts.Connect, cid)
 	}
+	if err := c.register(); err != nil {
+		return "", err
+	}
+	c.log.Info().Str("cluster_id", cid).Msg("cluster id agreed")
+	return cid, nil
+}
+
+// register creates this broker's ephemeral /brokers/ids/<id>.
+func (c *Coordinator) register() error {
 	bp := c.p(kafkazk.BrokerPath(c.opts.BrokerID))
 	if _, err := c.conn.Create(bp, kafkazk.EncodeBrokerInfo(c.opts.Info), zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
 		if errors.Is(err, zk.ErrNodeExists) {
 			_, st, gerr := c.conn.Get(bp)
 			if gerr != nil || st.EphemeralOwner != c.conn.SessionID() {
-				return "", fmt.Errorf("%w: %s exists in ZooKeeper (%s): another broker is running with broker.id=%d; give each broker a unique broker.id",
+				return fmt.Errorf("%w: %s exists in ZooKeeper (%s): another broker is running with broker.id=%d; give each broker a unique broker.id",
 					ErrBrokerRegistered, bp, c.opts.Connect, c.opts.BrokerID)
 			}
 		} else {
-			return "", fmt.Errorf("%w: register %s: %w", ErrZooKeeper, bp, err)
+			return fmt.Errorf("%w: register %s: %w", ErrZooKeeper, bp, err)
 		}
 	}
-	c.log.Info().Str("path", bp).Str("cluster_id", cid).Msg("broker registered")
-	return cid, nil
+	c.log.Info().Str("path", bp).Msg("broker registered")
+	return nil
 }
 
 // Close stops the loop and closes the session (the broker znode goes).
@@ -413,6 +431,18 @@ func (c *Coordinator) childrenW(p string) ([]string, error) {
 
 // pass reads the cluster, acts as controller if elected, publishes a View.
 func (c *Coordinator) pass() error {
+	c.mu.Lock()
+	again := c.reregister
+	c.mu.Unlock()
+	if again {
+		if err := c.register(); err != nil {
+			return err
+		}
+		c.mu.Lock()
+		c.reregister = false
+		c.mu.Unlock()
+		c.controller = false // the old session's /controller is gone too
+	}
 	if err := c.elect(); err != nil {
 		return err
 	}
