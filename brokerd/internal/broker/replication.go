@@ -29,7 +29,6 @@ package broker
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"sync"
 	"time"
@@ -710,7 +709,7 @@ func (f *fetcher) finishTruncation(it fetchItem, ans replica.Truncation, localEn
 		}
 		b.log.Info().Str("partition", pr.tp.String()).Int64("from", leo).Int64("to", newLEO).Int32("leader_epoch", ans.LeaderEpoch).
 			Int64("leader_end_offset", ans.EndOffset).Msg("follower truncated what the leader never had")
-		b.rebuildProducerState(pr.tp, pr.log)
+		b.loadProducerState(pr.tp, pr.log)
 	}
 	pr.core.Appended(pr.log.LogEndOffset())
 	pr.syncHW()
@@ -808,12 +807,16 @@ func (f *fetcher) handlePartition(it fetchItem, rp *kmsg.FetchResponseTopicParti
 		data = data[n:]
 	}
 	if len(data) >= kafka.HeaderSize {
-		if _, err := pr.log.Append(data, segment.AppendOptions{}); err != nil {
+		res, err := pr.log.Append(data, segment.AppendOptions{})
+		if err != nil {
 			b.log.Error().Err(err).Str("partition", pr.tp.String()).Int64("log_end_offset", leo).Msg("follower append failed; truncating against the leader")
 			pr.truncate = true
 			return err
 		}
 		b.recordProducerBatches(pr.tp, data)
+		if res.Rolled {
+			b.snapshotOnRoll(pr.tp, pr.log, res.FirstOffset, false)
+		}
 		pr.core.Appended(pr.log.LogEndOffset())
 	}
 	pr.core.FollowerHW(rp.HighWatermark)
@@ -836,18 +839,5 @@ func (b *Broker) recordProducerBatches(tp checkpoint.TopicPartition, data []byte
 			b.producers.record(tp, h, h.BaseOffset)
 		}
 		data = data[n:]
-	}
-}
-
-// rebuildProducerState re-reads a partition's batches after a truncation.
-func (b *Broker) rebuildProducerState(tp checkpoint.TopicPartition, l *segment.Log) {
-	b.producers.forget(tp)
-	for off := l.LogStartOffset(); off < l.LogEndOffset(); {
-		data, res, err := l.ReadBytes(off, 1<<20, math.MaxInt64)
-		if err != nil || len(data) == 0 {
-			return
-		}
-		b.recordProducerBatches(tp, data)
-		off = res.NextOffset
 	}
 }
