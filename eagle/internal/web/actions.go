@@ -135,7 +135,7 @@ func (s *Server) createTopic(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.audit(r, "topic.create", fmt.Sprintf("cluster=%s topic=%s partitions=%d replication=%d configs=%v", c.alias, name, parts, rf, cfgs))
-	s.Refresh()
+	s.refresh(c, 15*time.Second)
 	s.flash(w, r, topicURL(c, name), "topic "+name+" created")
 }
 
@@ -163,7 +163,7 @@ func (s *Server) addPartitions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.audit(r, "topic.partitions", fmt.Sprintf("cluster=%s topic=%s from=%d to=%d", c.alias, name, len(t.Partitions), n))
-	s.Refresh()
+	s.refresh(c, 15*time.Second)
 	s.flash(w, r, topicURL(c, name), fmt.Sprintf("topic %s now has %d partitions", name, n))
 }
 
@@ -241,7 +241,7 @@ func (s *Server) deleteTopic(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.audit(r, "topic.delete", fmt.Sprintf("cluster=%s topic=%s", c.alias, name))
-	s.Refresh()
+	s.refresh(c, 15*time.Second)
 	s.flash(w, r, "/topics"+clusterQuery(c), "topic "+name+" deleted")
 }
 
@@ -588,7 +588,7 @@ func (s *Server) resetOffsets(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.audit(r, "group.reset", fmt.Sprintf("cluster=%s group=%s topic=%s strategy=%s value=%s offsets=%v", c.alias, id, topic, strategy, value, target))
-	s.Refresh()
+	s.refresh(c, 15*time.Second)
 	s.flash(w, r, "/groups/"+url.PathEscape(id)+clusterQuery(c), "offsets of "+id+" on "+topic+" reset")
 }
 

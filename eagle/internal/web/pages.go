@@ -296,7 +296,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 		s.chartOf(r.Context(), c.alias, "Bytes in / out", "bytesrate", from, to, line{"in", SeriesBytesIn, ""}, line{"out", SeriesBytesOut, ""}),
 	}
 	if snap.BytesInRate < 0 {
-		ov.Charts[1].Note = "no broker metrics: byte rates need brokers' metrics ports (messages/s from end offsets shown above)"
+		ov.Charts[1].Note = "no broker metrics port: byte rates unknown"
 	}
 	s.render(w, r, "overview", ov)
 }

@@ -172,12 +172,29 @@ func (s *Server) Close() error {
 	return errors.Join(errs...)
 }
 
-// Refresh asks every cluster loop for a pass now (after a change).
-func (s *Server) Refresh() {
-	for _, c := range s.clusters {
+// refresh asks the cluster's loop for a pass now (after a change) and
+// waits, up to timeout, until a pass that started after the call is
+// published, so the page the user lands on shows the change.
+func (s *Server) refresh(c *cluster, timeout time.Duration) {
+	start := time.Now()
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if v := c.view(); v.Snap != nil && v.Snap.Time.After(start) {
+			return
+		}
 		select {
-		case c.kick <- struct{}{}:
-		default:
+		case <-deadline.C:
+			return
+		case <-s.ctx.Done():
+			return
+		case <-tick.C:
 		}
 	}
 }
