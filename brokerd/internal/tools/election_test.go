@@ -17,10 +17,13 @@ func TestElectionReassignGolden(t *testing.T) {
 	c := startCluster(t, 3, nil)
 	bs, zk := c.bootstrap(), c.connect
 	ok(t, "", "topics", "--zookeeper", zk, "--create", "--topic", "re", "--replica-assignment", "1:2,2:3")
-	eventually(t, "leaders of re", func() bool {
-		out := run(t, "", "topics", "--zookeeper", zk, "--describe", "--topic", "re").stdout
-		return strings.Contains(out, "Partition: 0\tLeader: 1\t") && strings.Contains(out, "Partition: 1\tLeader: 2\t")
-	})
+	// Every broker's metadata knows the leaders (the admin client may ask any).
+	for _, b := range c.brokers {
+		eventually(t, "leaders of re on "+b.Addr(), func() bool {
+			out := run(t, "", "topics", "--bootstrap-server", b.Addr(), "--describe", "--topic", "re").stdout
+			return strings.Contains(out, "Partition: 0\tLeader: 1\t") && strings.Contains(out, "Partition: 1\tLeader: 2\t")
+		})
+	}
 	conn, chroot := c.zk()
 
 	// Preferred election through ZooKeeper: the znode the controller reads.

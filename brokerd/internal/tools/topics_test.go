@@ -34,9 +34,11 @@ func TestTopicsGolden(t *testing.T) {
 		return run(t, "", "topics", "--zookeeper", zk, "--describe", "--topic", "first").stdout == want
 	})
 	// The admin API reports the same (Configs lists the non-default ones).
-	eventually(t, "metadata of first", func() bool {
-		return run(t, "", "topics", "--bootstrap-server", bs, "--describe", "--topic", "first").stdout == want
-	})
+	for _, b := range c.brokers {
+		eventually(t, "metadata of first on "+b.Addr(), func() bool {
+			return run(t, "", "topics", "--bootstrap-server", b.Addr(), "--describe", "--topic", "first").stdout == want
+		})
+	}
 	r = ok(t, "", "topics", "--bootstrap-server", bs, "--describe", "--topic", "fir.*", "--under-replicated-partitions")
 	under := ""
 	for _, l := range strings.SplitAfter(want, "\n")[1:4] {
