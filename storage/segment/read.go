@@ -102,14 +102,20 @@ func (l *Log) ReadBytes(offset int64, maxBytes int, maxOffset int64) ([]byte, Re
 	if err != nil || res.Length == 0 {
 		return nil, res, err
 	}
+	b, err := l.copyLocked(res)
+	return b, res, err
+}
+
+// copyLocked reads a ReadResult's bytes.
+func (l *Log) copyLocked(res ReadResult) ([]byte, error) {
 	b := make([]byte, res.Length)
 	if n, err := res.File.ReadAt(b, res.Position); n != len(b) {
 		if err == nil || errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
-		return nil, res, fmt.Errorf("%w: read %s at %d: %w", ErrIO, res.Path, res.Position, err)
+		return nil, fmt.Errorf("%w: read %s at %d: %w", ErrIO, res.Path, res.Position, err)
 	}
-	return b, res, nil
+	return b, nil
 }
 
 // OffsetForTimestamp returns the first offset whose record timestamp is >=

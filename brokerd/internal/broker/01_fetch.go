@@ -10,8 +10,9 @@ package broker
 // answers with what there is. Fetch sessions (v7+) are not kept: the
 // response carries session id 0, which tells the client to send full
 // fetch requests; an incremental request (session id != 0) gets
-// FETCH_SESSION_ID_NOT_FOUND. Bytes are copied through user space
-// (segment.Log.ReadBytes); sendfile is a later optimisation.
+// FETCH_SESSION_ID_NOT_FOUND. The record bytes go from the segment file
+// to the socket with sendfile (sendfile.go), never through user space; a
+// log on the in-memory file system of tests is copied.
 // Errors per partition: OFFSET_OUT_OF_RANGE, UNKNOWN_TOPIC_OR_PARTITION,
 // NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE. A fetch with a replica id
 // (a follower) reads up to the log end offset instead of the high
@@ -37,7 +38,7 @@ var fetchAPI = api{key: 1, min: 4, max: 12, handle: handleFetch}
 // maxFetchWait bounds MaxWaitMillis so a drain is not held up for long.
 const maxFetchWait = 30 * time.Second
 
-func handleFetch(b *Broker, _ *conn, _ kafka.RequestHeader, r kmsg.Request) (kmsg.Response, error) {
+func handleFetch(b *Broker, c *conn, _ kafka.RequestHeader, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.FetchRequest)
 	if req.SessionID != 0 {
 		resp := kmsg.NewPtrFetchResponse()
@@ -48,7 +49,7 @@ func handleFetch(b *Broker, _ *conn, _ kafka.RequestHeader, r kmsg.Request) (kms
 	deadline := time.Now().Add(wait)
 	for first := true; ; first = false {
 		woke := b.appended.wait()
-		resp, total, hasError := b.readFetch(req, first)
+		resp, total, hasError := b.readFetch(c, req, first)
 		if hasError || total >= int(req.MinBytes) || wait <= 0 {
 			return resp, nil
 		}
@@ -61,7 +62,8 @@ func handleFetch(b *Broker, _ *conn, _ kafka.RequestHeader, r kmsg.Request) (kms
 		case <-woke:
 			t.Stop()
 		case <-t.C:
-			return b.readFetchOnly(req), nil
+			resp, _, _ = b.readFetch(c, req, false)
+			return resp, nil
 		case <-b.stop:
 			t.Stop()
 			return resp, nil
@@ -69,15 +71,14 @@ func handleFetch(b *Broker, _ *conn, _ kafka.RequestHeader, r kmsg.Request) (kms
 	}
 }
 
-func (b *Broker) readFetchOnly(req *kmsg.FetchRequest) *kmsg.FetchResponse {
-	resp, _, _ := b.readFetch(req, false)
-	return resp
-}
-
 // readFetch reads what the request asks for; record is true on the first
 // read of a request, when a follower's fetch offsets are recorded (a fetch
 // waiting for data is re-read without counting it again).
-func (b *Broker) readFetch(req *kmsg.FetchRequest, record bool) (*kmsg.FetchResponse, int, bool) {
+// The file sections of the response are kept in c.sections (those of an
+// earlier read of the same request are released).
+func (b *Broker) readFetch(c *conn, req *kmsg.FetchRequest, record bool) (*kmsg.FetchResponse, int, bool) {
+	closeSections(c.sections)
+	c.sections = nil
 	resp := kmsg.NewPtrFetchResponse()
 	left := int(req.MaxBytes)
 	if left <= 0 {
@@ -103,14 +104,15 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, record bool) (*kmsg.FetchResp
 				maxBytes = 0
 			}
 			var data []byte
+			var sec *segment.Section
 			var res segment.ReadResult
 			var err error
 			if maxBytes > 0 || total == 0 {
 				if total > 0 {
 					// Only the first batch of the response may exceed the limits.
-					data, res, err = readWithin(l, rp.FetchOffset, maxBytes, limit)
+					sec, data, res, err = readWithin(l, rp.FetchOffset, maxBytes, limit)
 				} else {
-					data, res, err = l.ReadBytes(rp.FetchOffset, max(maxBytes, 1), limit)
+					sec, data, res, err = l.ReadSection(rp.FetchOffset, max(maxBytes, 1), limit)
 				}
 			} else {
 				_, res, err = l.ReadBytes(rp.FetchOffset, 0, -1)
@@ -127,13 +129,21 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, record bool) (*kmsg.FetchResp
 				st.Partitions = append(st.Partitions, sp)
 				continue
 			}
-			if data == nil {
-				data = []byte{} // size 0, never null: librdkafka rejects a null record set
+			n := len(data)
+			switch {
+			case sec != nil:
+				// Sent from the file: a marker stands in until the frame is written.
+				marker := c.newMarker(len(c.sections))
+				c.sections = append(c.sections, fetchSection{marker: marker, sec: sec})
+				sp.RecordBatches, n = marker, int(sec.Length)
+			case data == nil:
+				sp.RecordBatches = []byte{} // size 0, never null: librdkafka rejects a null record set
+			default:
+				sp.RecordBatches = data
 			}
-			sp.RecordBatches = data
-			b.metrics.bytesOut.Add(float64(len(data)))
-			total += len(data)
-			left -= len(data)
+			b.metrics.bytesOut.Add(float64(n))
+			total += n
+			left -= n
 			st.Partitions = append(st.Partitions, sp)
 		}
 		resp.Topics = append(resp.Topics, st)
@@ -162,10 +172,13 @@ func (b *Broker) fetchLog(replicaID int32, topic string, rp *kmsg.FetchRequestTo
 
 // readWithin reads up to maxBytes without the one-batch exception: a batch
 // that does not fit is left for the next fetch.
-func readWithin(l *segment.Log, offset int64, maxBytes int, limit int64) ([]byte, segment.ReadResult, error) {
-	data, res, err := l.ReadBytes(offset, maxBytes, limit)
-	if err != nil || len(data) <= maxBytes {
-		return data, res, err
+func readWithin(l *segment.Log, offset int64, maxBytes int, limit int64) (*segment.Section, []byte, segment.ReadResult, error) {
+	sec, data, res, err := l.ReadSection(offset, maxBytes, limit)
+	if err != nil || res.Length <= int64(maxBytes) {
+		return sec, data, res, err
 	}
-	return nil, res, nil
+	if sec != nil {
+		_ = sec.Close()
+	}
+	return nil, nil, res, nil
 }

@@ -398,6 +398,12 @@ type conn struct {
 	mu       sync.Mutex
 	busy     bool
 	draining bool
+
+	// Zero-copy fetch (sendfile.go): the file sections of the response
+	// being built, and the spliced frame to write.
+	markerBase []byte
+	sections   []fetchSection
+	pieces     []piece
 }
 
 // drain closes the connection now if idle, or after the current request.
@@ -448,10 +454,20 @@ func (c *conn) serve() {
 		}
 		out, err = c.handle(frame, out[:0])
 		if err != nil {
+			closeSections(c.sections)
+			c.sections, c.pieces = nil, nil
 			c.log.Warn().Err(err).Msg("closing connection")
 			return
 		}
-		if len(out) > 0 {
+		if c.pieces != nil {
+			err := writePieces(w, c.nc, c.pieces, func(n int64) { c.b.metrics.sendfileBytes.Add(float64(n)) })
+			closeSections(c.sections)
+			c.sections, c.pieces = nil, nil
+			if err != nil {
+				c.log.Warn().Err(err).Msg("closing connection: writing a fetch response failed")
+				return
+			}
+		} else if len(out) > 0 {
 			if _, err := w.Write(out); err != nil {
 				return
 			}
@@ -506,7 +522,13 @@ func (c *conn) handle(frame, out []byte) (encoded []byte, err error) {
 		return out, nil
 	}
 	resp.SetVersion(h.APIVersion)
-	return kafka.AppendResponse(out, h.CorrelationID, kafka.ResponseHeaderFlexible(h.APIKey, h.Flexible), resp), nil
+	out = kafka.AppendResponse(out, h.CorrelationID, kafka.ResponseHeaderFlexible(h.APIKey, h.Flexible), resp)
+	if len(c.sections) > 0 {
+		if c.pieces, err = spliceFrame(out, h.Flexible, c.sections); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // signal wakes waiting fetches when data is appended.

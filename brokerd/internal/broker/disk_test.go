@@ -3,6 +3,7 @@ package broker
 import (
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -47,4 +48,5 @@ func TestFailingDiskFailsProduce(t *testing.T) {
 		}
 	}
 	require.Equal(t, []string{"one", "two"}, got)
+	require.Zero(t, testutil.ToFloat64(b.metrics.sendfileBytes), "an in-memory log is copied, not sent from a file")
 }
