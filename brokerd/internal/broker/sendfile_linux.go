@@ -51,4 +51,3 @@ func sendSection(nc net.Conn, s *segment.Section) (zeroCopy bool, err error) {
 	}
 	return serr == nil, serr
 }
-
