@@ -68,7 +68,9 @@ func TestEagleZooKeeper(t *testing.T) {
 	defer zc.Close()
 	_, err = zc.Create("/zkcheck/brokers/topics/ghost", []byte("not json"), 0, zk.WorldACL(zk.PermAll))
 	require.NoError(t, err)
-	var checks struct{ Checks []struct{ Kind, Key, Text string } }
+	var checks struct {
+		Checks []struct{ Kind, Key, Text string }
+	}
 	eventually(t, 30*time.Second, "the ghost topic cross-check", func() string {
 		getJSON(t, s, "/checks?cluster=ens", &checks)
 		for _, c := range checks.Checks {
