@@ -10,6 +10,7 @@ package broker
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -169,6 +170,10 @@ func (b *Broker) Start() error {
 		return fmt.Errorf("%w: %s/meta.properties has broker.id=%d but %s sets broker.id=%d; use the right log.dirs or broker.id",
 			ErrLogDir, dirPath, meta.BrokerID, b.cfg.Path, b.cfg.BrokerID)
 	}
+	hostname, _ := os.Hostname()
+	if err := b.cfg.CheckReachable(lookupHost, hostname); err != nil {
+		return err
+	}
 	l := b.cfg.Listeners[0]
 	addr := net.JoinHostPort(l.Host, strconv.Itoa(l.Port))
 	b.ln, err = net.Listen("tcp", addr)
@@ -256,6 +261,13 @@ func (b *Broker) Start() error {
 	b.log.Info().Str("listener", b.ln.Addr().String()).Str("advertised", net.JoinHostPort(b.host, strconv.Itoa(int(b.port)))).
 		Str("cluster_id", b.clusterID).Strs("accepted_unused_keys", b.cfg.ExtraKeys()).Msg("brokerd started")
 	return nil
+}
+
+// lookupHost resolves a name for the configuration checks, within 3 s.
+func lookupHost(host string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	return net.DefaultResolver.LookupHost(ctx, host)
 }
 
 func (b *Broker) setLogger() {

@@ -274,3 +274,16 @@ func TestGeneratedBrokerIDs(t *testing.T) {
 	defer again.Close()
 	require.Equal(t, int32(1001), again.BrokerID(), "the id comes back from meta.properties")
 }
+
+// A broker advertising 127.0.0.1 to a ZooKeeper on another machine is
+// refused at start, before it registers anything, with the key and the fix.
+func TestLoopbackListenerWithRemoteZooKeeperRefused(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.ZookeeperConnect = "192.0.2.10:2181/kafka" // TEST-NET-1: another machine
+	b, err := New(cfg, zerolog.Nop())
+	require.NoError(t, err)
+	err = b.Start()
+	require.ErrorIs(t, err, config.ErrConfig)
+	require.Contains(t, err.Error(), "listeners=PLAINTEXT://127.0.0.1:0 advertises a loopback address")
+	require.Contains(t, err.Error(), "set advertised.listeners=PLAINTEXT://")
+}

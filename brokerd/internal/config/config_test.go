@@ -117,3 +117,44 @@ func FuzzParseProperties(f *testing.F) {
 		_, _ = Parse("f", text)
 	})
 }
+
+// Advertising a loopback address while ZooKeeper is on another machine is
+// refused with the key and the fix; loopback everywhere (one machine) and
+// real names are fine; names that do not resolve are not judged.
+func TestCheckReachable(t *testing.T) {
+	hosts := map[string][]string{"localhost": {"127.0.0.1", "::1"}, "zk1": {"10.0.0.5"}, "myhost": {"127.0.1.1"},
+		"broker1": {"10.0.0.7"}}
+	lookup := func(h string) ([]string, error) {
+		if a, ok := hosts[h]; ok {
+			return a, nil
+		}
+		return nil, os.ErrNotExist
+	}
+	parse := func(text string) Config {
+		c, err := Parse("server.properties", text)
+		require.NoError(t, err)
+		return c
+	}
+	for _, ok := range []string{
+		"zookeeper.connect=localhost:2181\nlisteners=PLAINTEXT://127.0.0.1:9092\n",
+		"zookeeper.connect=127.0.0.1:2181,localhost:2182/kafka\nlisteners=PLAINTEXT://localhost:9092\n",
+		"zookeeper.connect=zk1:2181\nlisteners=PLAINTEXT://:9092\nadvertised.listeners=PLAINTEXT://broker1:9092\n",
+		"zookeeper.connect=zk1:2181\nlisteners=PLAINTEXT://10.0.0.7:9092\n",
+		"zookeeper.connect=unknown:2181\nlisteners=PLAINTEXT://127.0.0.1:9092\n",
+		"zookeeper.connect=zk1:2181\nlisteners=PLAINTEXT://nowhere:9092\n",
+	} {
+		require.NoError(t, parse(ok).CheckReachable(lookup, "myhost"), ok)
+	}
+	err := parse("zookeeper.connect=zk1:2181,zk2:2181/kafka\nlisteners=PLAINTEXT://:9092\nadvertised.listeners=PLAINTEXT://localhost:9092\n").CheckReachable(lookup, "myhost")
+	require.ErrorIs(t, err, ErrConfig)
+	require.Contains(t, err.Error(), "server.properties: advertised.listeners=PLAINTEXT://localhost:9092 advertises a loopback address (localhost resolves to the loopback address 127.0.0.1)")
+	require.Contains(t, err.Error(), "zookeeper.connect=zk1:2181,zk2:2181/kafka names zk1 (10.0.0.5), another machine")
+	require.Contains(t, err.Error(), "set advertised.listeners=PLAINTEXT://<a name or IP of this machine reachable from zk1>:9092")
+	err = parse("zookeeper.connect=10.0.0.5:2181\nlisteners=PLAINTEXT://127.0.0.2:9093\n").CheckReachable(lookup, "myhost")
+	require.ErrorIs(t, err, ErrConfig)
+	require.Contains(t, err.Error(), "listeners=PLAINTEXT://127.0.0.2:9093 advertises a loopback address")
+	// An empty host advertises the machine's name, which Debian maps to 127.0.1.1.
+	err = parse("zookeeper.connect=zk1:2181\nlisteners=PLAINTEXT://:9092\n").CheckReachable(lookup, "myhost")
+	require.ErrorIs(t, err, ErrConfig)
+	require.Contains(t, err.Error(), "an empty host advertises this machine's name, myhost, which resolves to the loopback address 127.0.1.1")
+}
