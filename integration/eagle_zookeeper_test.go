@@ -114,3 +114,46 @@ func TestEagleZooKeeper(t *testing.T) {
 		return ""
 	})
 }
+
+// eagle reads Apache ZooKeeper 3.8 (Debian's package) as well: a brokerd on
+// it under a chroot, the overview green, srvr and mntr parsed from Apache's
+// replies.
+func TestEagleApacheZooKeeper(t *testing.T) {
+	needApache(t)
+	zks := StartServer(t, kindApache, ServerOptions{})
+	connect := zks.Addr() + "/apache"
+	startBrokerd(t, 1, connect)
+	e := startEagle(t, fmt.Sprintf("efak.zk.cluster.alias=ak\nak.zk.list=%s\neagle.collect.interval=1s\neagle.admin.password=apache-admin\n", connect))
+	s := eagleLogin(t, e.URL, "admin", "apache-admin")
+	var z struct {
+		Servers []struct {
+			Srvr *struct{ Mode, Version string }
+			Mntr map[string]string
+		}
+		Quorum struct{ Level string }
+	}
+	eventually(t, 30*time.Second, "Apache ZooKeeper read", func() string {
+		if code := getJSON(t, s, "/zookeeper?cluster=ak", &z); code != 200 {
+			return fmt.Sprint(code)
+		}
+		if len(z.Servers) != 1 || z.Servers[0].Srvr == nil || z.Servers[0].Mntr == nil {
+			return fmt.Sprintf("%+v", z)
+		}
+		return ""
+	})
+	assert.Equal(t, "standalone", z.Servers[0].Srvr.Mode)
+	assert.Contains(t, z.Servers[0].Srvr.Version, "3.")
+	assert.NotEmpty(t, z.Servers[0].Mntr["zk_znode_count"])
+	assert.Equal(t, "green", z.Quorum.Level)
+	var ov struct {
+		Health struct{ Level string }
+		Counts struct{ BrokersUp int }
+	}
+	eventually(t, 30*time.Second, "a green overview", func() string {
+		getJSON(t, s, "/?cluster=ak", &ov)
+		if ov.Health.Level != "green" || ov.Counts.BrokersUp != 1 {
+			return fmt.Sprintf("%+v", ov)
+		}
+		return ""
+	})
+}
