@@ -186,8 +186,12 @@ func (c *Collector) probe(addr string) (*sarama.Broker, error) {
 		if err := b.Open(c.scfg); err != nil && !errors.Is(err, sarama.ErrAlreadyConnected) {
 			return nil, err
 		}
+		// Connected waits for the connection Open started.
 		if ok, err := b.Connected(); !ok {
 			c.dropProbe(addr)
+			if err == nil {
+				err = fmt.Errorf("%s: not connected", addr)
+			}
 			return nil, err
 		}
 	}
