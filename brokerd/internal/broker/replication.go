@@ -33,6 +33,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -69,11 +70,66 @@ type replicaManager struct {
 	fetchers     map[int32]*fetcher
 	shuttingDown bool
 	wg           sync.WaitGroup
+
+	isrShrinks, isrExpands prometheus.Counter
 }
 
 func newReplicaManager(b *Broker) *replicaManager {
-	return &replicaManager{b: b, start: time.Now(), hwMoved: newSignal(), isrKick: make(chan struct{}, 1),
+	rm := &replicaManager{b: b, start: time.Now(), hwMoved: newSignal(), isrKick: make(chan struct{}, 1),
 		parts: map[checkpoint.TopicPartition]*partReplica{}, fetchers: map[int32]*fetcher{}}
+	rm.isrShrinks = prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_server_replicamanager_isrshrinks_total", Help: "ISR shrinks written by this broker as leader."})
+	rm.isrExpands = prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_server_replicamanager_isrexpands_total", Help: "ISR expansions written by this broker as leader."})
+	gauge := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
+	}
+	b.metrics.reg.MustRegister(rm.isrShrinks, rm.isrExpands,
+		gauge("kafka_server_replicamanager_underreplicatedpartitions", "Partitions this broker leads whose ISR is smaller than their replicas.",
+			func() float64 { return float64(rm.underReplicated()) }),
+		gauge("kafka_server_replicamanager_leadercount", "Partitions this broker leads.",
+			func() float64 { return float64(rm.count(true)) }),
+		gauge("kafka_server_replicamanager_partitioncount", "Partitions this broker holds a replica of.",
+			func() float64 { return float64(rm.count(false)) }),
+		gauge("kafka_controller_kafkacontroller_activecontrollercount", "1 on the controller.",
+			func() float64 { return float64(rm.controllerCount()) }),
+		gauge("kafka_controller_kafkacontroller_offlinepartitionscount", "Partitions without a leader (reported by the controller).",
+			func() float64 { return float64(rm.offline()) }))
+	return rm
+}
+
+func (rm *replicaManager) count(leaders bool) int {
+	n := 0
+	for _, pr := range rm.snapshot() {
+		pr.mu.Lock()
+		if !leaders || pr.core.Leader() {
+			n++
+		}
+		pr.mu.Unlock()
+	}
+	return n
+}
+
+func (rm *replicaManager) controllerCount() int {
+	if rm.b.coord == nil || rm.b.view().ControllerID != rm.b.cfg.BrokerID {
+		return 0
+	}
+	return 1
+}
+
+// offline counts leaderless partitions, on the controller only (Kafka's
+// OfflinePartitionsCount).
+func (rm *replicaManager) offline() int {
+	if rm.controllerCount() == 0 {
+		return 0
+	}
+	n := 0
+	for _, t := range rm.b.view().Topics {
+		for _, p := range t.Partitions {
+			if p.State != nil && p.State.Leader == coord.NoLeader {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // now is the replica cores' tick: milliseconds on the monotonic clock.
@@ -391,6 +447,9 @@ func (rm *replicaManager) writeISRChanges() {
 		what := "ISR expanded"
 		if len(isr) < len(old) {
 			what = "ISR shrunk"
+			rm.isrShrinks.Inc()
+		} else {
+			rm.isrExpands.Inc()
 		}
 		rm.b.log.Info().Str("partition", pr.tp.String()).Ints32("from", old).Ints32("to", isr).Int32("zk_version", ver).Msg(what)
 		rm.hwMoved.notify()

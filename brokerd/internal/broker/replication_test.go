@@ -2,6 +2,8 @@ package broker
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -138,4 +140,13 @@ func TestNotEnoughReplicas(t *testing.T) {
 	require.NoError(t, one.ProduceSync(ctx, &kgo.Record{Value: []byte("y")}).FirstErr())
 	l, _ := leader.dir.Log(tp("mir", 0))
 	require.EqualValues(t, 1, l.HighWatermark(), "with the ISR at the leader alone, acks=1 commits at once")
+
+	// /metrics reports it under-replicated.
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", leader.MetricsPort()))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Contains(t, string(body), "kafka_server_replicamanager_underreplicatedpartitions 1")
+	require.Contains(t, string(body), "kafka_server_replicamanager_leadercount 1")
 }
