@@ -171,6 +171,10 @@ func DecodeBrokerInfo(id int32, b []byte) (BrokerInfo, error) {
 type TopicAssignment struct {
 	TopicID    string // base64 Uuid, empty for topics written by old tools
 	Partitions map[int32][]int32
+	// Adding and Removing are the replicas a reassignment in progress adds
+	// and removes (KIP-455, version 2+); Partitions then holds both sets.
+	Adding   map[int32][]int32
+	Removing map[int32][]int32
 }
 
 type topicJSON struct {
@@ -191,6 +195,16 @@ func EncodeTopicAssignment(a TopicAssignment) []byte {
 	for p, r := range a.Partitions {
 		j.Partitions[strconv.Itoa(int(p))] = r
 	}
+	for p, r := range a.Adding {
+		if len(r) > 0 {
+			j.AddingReplicas[strconv.Itoa(int(p))] = r
+		}
+	}
+	for p, r := range a.Removing {
+		if len(r) > 0 {
+			j.RemovingReplicas[strconv.Itoa(int(p))] = r
+		}
+	}
 	out, _ := json.Marshal(j)
 	return out
 }
@@ -202,7 +216,17 @@ func DecodeTopicAssignment(topic string, b []byte) (TopicAssignment, error) {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return TopicAssignment{}, fmt.Errorf("%w: %s: %v", ErrPayload, TopicPath(topic), err)
 	}
-	a := TopicAssignment{TopicID: j.TopicID, Partitions: map[int32][]int32{}}
+	a := TopicAssignment{TopicID: j.TopicID, Partitions: map[int32][]int32{}, Adding: map[int32][]int32{}, Removing: map[int32][]int32{}}
+	for k, r := range j.AddingReplicas {
+		if p, err := strconv.ParseInt(k, 10, 32); err == nil {
+			a.Adding[int32(p)] = r
+		}
+	}
+	for k, r := range j.RemovingReplicas {
+		if p, err := strconv.ParseInt(k, 10, 32); err == nil {
+			a.Removing[int32(p)] = r
+		}
+	}
 	for k, r := range j.Partitions {
 		p, err := strconv.ParseInt(k, 10, 32)
 		if err != nil || p < 0 || len(r) == 0 {
@@ -274,6 +298,55 @@ func DecodeIsrChange(path string, b []byte) (IsrChange, error) {
 		return c, fmt.Errorf("%w: %s: %v", ErrPayload, path, err)
 	}
 	return c, nil
+}
+
+// ReassignPartitionsPath is Kafka's /admin/reassign_partitions and
+// PreferredReplicaElectionPath its /admin/preferred_replica_election.
+const (
+	ReassignPartitionsPath       = "/admin/reassign_partitions"
+	PreferredReplicaElectionPath = "/admin/preferred_replica_election"
+)
+
+// Reassignment is one partition's target in /admin/reassign_partitions.
+type Reassignment struct {
+	Topic     string  `json:"topic"`
+	Partition int32   `json:"partition"`
+	Replicas  []int32 `json:"replicas"`
+}
+
+type reassignJSON struct {
+	Version    int            `json:"version"`
+	Partitions []Reassignment `json:"partitions"`
+}
+
+// EncodeReassignments returns /admin/reassign_partitions' version 1 payload.
+func EncodeReassignments(rs []Reassignment) []byte {
+	if rs == nil {
+		rs = []Reassignment{}
+	}
+	out, _ := json.Marshal(reassignJSON{Version: 1, Partitions: rs})
+	return out
+}
+
+// DecodeReassignments parses /admin/reassign_partitions.
+func DecodeReassignments(b []byte) ([]Reassignment, error) {
+	var j reassignJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrPayload, ReassignPartitionsPath, err)
+	}
+	return j.Partitions, nil
+}
+
+// DecodePreferredElection parses /admin/preferred_replica_election
+// ({"version":1,"partitions":[{"topic":..,"partition":..}]}).
+func DecodePreferredElection(b []byte) ([]TopicPartitionRef, error) {
+	var j struct {
+		Partitions []TopicPartitionRef `json:"partitions"`
+	}
+	if err := json.Unmarshal(b, &j); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrPayload, PreferredReplicaElectionPath, err)
+	}
+	return j.Partitions, nil
 }
 
 // Controller is /controller.

@@ -83,6 +83,9 @@ var apis = []api{
 	initProducerIDAPI,
 	describeLogDirsAPI,
 	offsetDeleteAPI,
+	electLeadersAPI,
+	alterPartitionReassignmentsAPI,
+	listPartitionReassignmentsAPI,
 }
 
 // Broker is one brokerd instance.
@@ -219,8 +222,9 @@ func (b *Broker) Start() error {
 	b.coord, b.clusterID, err = coord.Start(coord.Options{Connect: b.cfg.ZookeeperConnect,
 		SessionTimeout: time.Duration(b.cfg.ZookeeperSessionTimeout) * time.Millisecond, BrokerID: b.cfg.BrokerID,
 		Info: info, Logger: b.base, OnView: b.applyView, ReservedBrokerMaxID: b.cfg.ReservedBrokerMaxID,
-		UncleanLeaderElection: b.cfg.UncleanLeaderElection,
-		OnBrokerID:            func(id int32) { b.cfg.BrokerID = id; b.setLogger() }}, proposed)
+		UncleanLeaderElection: b.cfg.UncleanLeaderElection, AutoLeaderRebalance: b.cfg.AutoLeaderRebalanceEnable,
+		LeaderImbalanceCheck: time.Duration(b.cfg.LeaderImbalanceCheckSeconds) * time.Second, LeaderImbalancePct: b.cfg.LeaderImbalancePercentage,
+		OnBrokerID: func(id int32) { b.cfg.BrokerID = id; b.setLogger() }}, proposed)
 	if err != nil {
 		return fail(fmt.Errorf("%w (%s)", err, b.cfg.Path))
 	}

@@ -59,6 +59,25 @@ func (b *Broker) applyLogs(v coord.View) {
 			b.log.Info().Str("partition", tp.String()).Msg("created the log of an assigned partition")
 		}
 	}
+	// Replicas reassigned away (the topic lives on, this broker is no
+	// longer assigned and no reassignment is in progress) lose their logs,
+	// as Kafka's StopReplica with deletion.
+	for _, tp := range b.dir.Partitions() {
+		t, ok := v.Topics[tp.Topic]
+		if !ok || t.Deleting {
+			continue
+		}
+		part, ok := t.Partitions[tp.Partition]
+		if !ok || part.State == nil || slices.Contains(part.Replicas, b.cfg.BrokerID) || len(part.Adding)+len(part.Removing) > 0 {
+			continue
+		}
+		b.producers.forget(tp)
+		if err := b.dir.DeleteLog(tp); err != nil {
+			b.log.Error().Err(err).Str("partition", tp.String()).Msg("deleting the log of a replica moved away failed")
+			continue
+		}
+		b.log.Info().Str("partition", tp.String()).Ints32("replicas", part.Replicas).Msg("deleted the log of a replica moved to other brokers")
+	}
 	for name := range b.local.seen {
 		if t, ok := v.Topics[name]; ok && !t.Deleting {
 			continue

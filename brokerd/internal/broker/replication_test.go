@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"testing"
+	"time"
 
+	"github.com/go-zookeeper/zk"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -149,4 +152,140 @@ func TestNotEnoughReplicas(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(body), "kafka_server_replicamanager_underreplicatedpartitions 1")
 	require.Contains(t, string(body), "kafka_server_replicamanager_leadercount 1")
+}
+
+// createAssigned writes /brokers/topics/<t> with a fixed assignment (as
+// the old kafka-topics --zookeeper did) and waits for the leaders.
+func createAssigned(t *testing.T, bs []*Broker, topic, assignment string) {
+	t.Helper()
+	zc, chroot := zkConn(t, bs[0].cfg.ZookeeperConnect)
+	_, err := zc.Create(chroot+kafkazk.TopicPath(topic), []byte(`{"version":1,"partitions":`+assignment+`}`), 0, zk.WorldACL(zk.PermAll))
+	require.NoError(t, err)
+	for _, b := range bs {
+		eventually(t, "leaders of "+topic, func() bool { return topicReady(b.view(), topic) })
+	}
+}
+
+// moveLeader writes a partition state with another leader, as a failover
+// would (epoch+1).
+func moveLeader(t *testing.T, b *Broker, topic string, p, leader int32) {
+	t.Helper()
+	zc, chroot := zkConn(t, b.cfg.ZookeeperConnect)
+	path := chroot + kafkazk.PartitionStatePath(topic, p)
+	data, st, err := zc.Get(path)
+	require.NoError(t, err)
+	s, err := kafkazk.DecodePartitionState(path, data)
+	require.NoError(t, err)
+	s.Leader, s.LeaderEpoch = leader, s.LeaderEpoch+1
+	_, err = zc.Set(path, kafkazk.EncodePartitionState(s), st.Version)
+	require.NoError(t, err)
+}
+
+// Preferred leader election: ElectLeaders (key 43) moves leadership back
+// to the first assigned replica once it is in the ISR, answers
+// ELECTION_NOT_NEEDED when it already leads; /admin/preferred_replica_
+// election does the same through the controller and is deleted after;
+// auto.leader.rebalance.enable does it on its own.
+func TestPreferredLeaderElection(t *testing.T) {
+	bs := startReplicatedCluster(t, 3, func(c *config.Config) { c.LeaderImbalanceCheckSeconds = 1 })
+	ctx := ctxT(t)
+	createAssigned(t, bs, "pref", `{"0":[1,2,3],"1":[2,3,1]}`)
+	eventually(t, "full ISR", func() bool { return len(partitionState(t, bs[0], "pref", 0).ISR) == 3 })
+	adm := kadm.NewClient(newClient(t, bs[0], kgo.SeedBrokers(bs[0].Addr(), bs[1].Addr(), bs[2].Addr())))
+
+	// Stop auto rebalance from racing the explicit elections: broker 1 is
+	// the only one with a 1 s check, and the controller may be any; so
+	// check the on-demand paths on partition 1 whose preferred is 2.
+	moveLeader(t, bs[0], "pref", 0, 3)
+	eventually(t, "leader 3", func() bool { return partitionState(t, bs[0], "pref", 0).Leader == 3 })
+	res, err := adm.ElectLeaders(ctx, kadm.ElectPreferredReplica, kadm.TopicsSet{"pref": {0: {}}})
+	require.NoError(t, err)
+	for _, r := range res["pref"] {
+		if r.Err != nil {
+			require.ErrorIs(t, r.Err, kerr.ElectionNotNeeded, "auto rebalance may have been first")
+		}
+	}
+	eventually(t, "preferred leader 1 back", func() bool { return partitionState(t, bs[0], "pref", 0).Leader == 1 })
+	res, err = adm.ElectLeaders(ctx, kadm.ElectPreferredReplica, kadm.TopicsSet{"pref": {0: {}}})
+	require.NoError(t, err)
+	require.ErrorIs(t, res["pref"][0].Err, kerr.ElectionNotNeeded)
+
+	// The ZooKeeper path.
+	moveLeader(t, bs[0], "pref", 1, 3)
+	zc, chroot := zkConn(t, bs[0].cfg.ZookeeperConnect)
+	_, err = zc.Create(chroot+kafkazk.PreferredReplicaElectionPath, []byte(`{"version":1,"partitions":[{"topic":"pref","partition":1}]}`), 0, zk.WorldACL(zk.PermAll))
+	require.NoError(t, err)
+	eventually(t, "preferred leader 2 back and the znode consumed", func() bool {
+		ok, _, _ := zc.Exists(chroot + kafkazk.PreferredReplicaElectionPath)
+		return partitionState(t, bs[0], "pref", 1).Leader == 2 && !ok
+	})
+
+	// The automatic path (leader.imbalance.check.interval.seconds=1).
+	moveLeader(t, bs[0], "pref", 1, 1)
+	eventually(t, "auto rebalance back to 2", func() bool { return partitionState(t, bs[0], "pref", 1).Leader == 2 })
+}
+
+// Reassignment under load (AlterPartitionReassignments, key 45): a
+// partition on brokers 1,2 moves to 3,2 while an acks=all producer
+// writes; ListPartitionReassignments (46) shows it in progress; at the end
+// the assignment is 3,2, broker 1's log is gone, and every acknowledged
+// record is read back.
+func TestReassignmentUnderLoad(t *testing.T) {
+	bs := startReplicatedCluster(t, 3, nil)
+	ctx := ctxT(t)
+	createAssigned(t, bs, "moving", `{"0":[1,2]}`)
+	cl := newClient(t, bs[0], kgo.SeedBrokers(bs[0].Addr(), bs[1].Addr(), bs[2].Addr()),
+		kgo.DefaultProduceTopic("moving"), kgo.RequiredAcks(kgo.AllISRAcks()))
+	adm := kadm.NewClient(cl)
+	stop := make(chan struct{})
+	done := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				done <- n
+				return
+			default:
+			}
+			if cl.ProduceSync(ctx, &kgo.Record{Value: []byte(fmt.Sprintf("m%05d", n))}).FirstErr() == nil {
+				n++
+			}
+		}
+	}()
+	eventually(t, "some records", func() bool {
+		l, _ := bs[0].dir.Log(tp("moving", 0))
+		return l != nil && l.HighWatermark() > 50
+	})
+	req := kadm.AlterPartitionAssignmentsReq{}
+	req.Assign("moving", 0, []int32{3, 2})
+	ares, err := adm.AlterPartitionAssignments(ctx, req)
+	require.NoError(t, err)
+	for _, r := range ares["moving"] {
+		require.NoError(t, r.Err)
+	}
+	eventually(t, "reassignment done", func() bool {
+		v := bs[2].view()
+		part := v.Topics["moving"].Partitions[0]
+		return slices.Equal(part.Replicas, []int32{3, 2}) && len(part.Adding) == 0 && part.State != nil && part.State.Leader != 1
+	})
+	lres, err := adm.ListPartitionReassignments(ctx, kadm.TopicsSet{"moving": {0: {}}})
+	require.NoError(t, err)
+	require.Empty(t, lres["moving"], "nothing left in progress")
+	eventually(t, "broker 1's replica deleted", func() bool { _, ok := bs[0].dir.Log(tp("moving", 0)); return !ok })
+	time.Sleep(200 * time.Millisecond) // a few more writes on the new leader
+	close(stop)
+	n := <-done
+	require.Positive(t, n)
+
+	cons := newClient(t, bs[2], kgo.SeedBrokers(bs[1].Addr(), bs[2].Addr()), kgo.ConsumeTopics("moving"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	seen := map[string]bool{}
+	for len(seen) < n {
+		fs := cons.PollFetches(ctx)
+		require.NoError(t, ctx.Err(), "read back %d of %d", len(seen), n)
+		fs.EachRecord(func(r *kgo.Record) { seen[string(r.Value)] = true })
+	}
+	for i := range n {
+		require.True(t, seen[fmt.Sprintf("m%05d", i)], "acknowledged record m%05d lost", i)
+	}
 }

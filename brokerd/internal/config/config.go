@@ -66,6 +66,9 @@ type Config struct {
 	ReplicaHWCheckpointMs        int64 // replica.high.watermark.checkpoint.interval.ms, default 5000
 	UncleanLeaderElection        bool  // unclean.leader.election.enable, default false
 	ControlledShutdownEnable     bool  // controlled.shutdown.enable, default true
+	AutoLeaderRebalanceEnable    bool  // auto.leader.rebalance.enable, default true
+	LeaderImbalanceCheckSeconds  int64 // leader.imbalance.check.interval.seconds, default 300
+	LeaderImbalancePercentage    int   // leader.imbalance.per.broker.percentage, default 10
 
 	OffsetsRetentionMinutes  int64 // offsets.retention.minutes, default 10080 (7 days)
 	OffsetsRetentionCheckMs  int64 // offsets.retention.check.interval.ms, default 600000
@@ -131,6 +134,9 @@ func Default() Config {
 		ReplicaFetchBackoffMs:        1000,
 		ReplicaHWCheckpointMs:        5000,
 		ControlledShutdownEnable:     true,
+		AutoLeaderRebalanceEnable:    true,
+		LeaderImbalanceCheckSeconds:  300,
+		LeaderImbalancePercentage:    10,
 
 		OffsetsRetentionMinutes:  10080,
 		OffsetsRetentionCheckMs:  600000,
@@ -373,6 +379,22 @@ func Parse(path, text string) (Config, error) {
 			if c.UncleanLeaderElection, err = parseBool(v); err != nil {
 				return c, bad(k, v, err.Error())
 			}
+		case "auto.leader.rebalance.enable":
+			if c.AutoLeaderRebalanceEnable, err = parseBool(v); err != nil {
+				return c, bad(k, v, err.Error())
+			}
+		case "leader.imbalance.check.interval.seconds":
+			n, e := strconv.ParseInt(v, 10, 64)
+			if e != nil || n < 1 {
+				return c, bad(k, v, "want a positive number of seconds")
+			}
+			c.LeaderImbalanceCheckSeconds = n
+		case "leader.imbalance.per.broker.percentage":
+			n, e := atoiMin(v, 0)
+			if e != nil || n > 100 {
+				return c, bad(k, v, "want a percentage from 0 to 100")
+			}
+			c.LeaderImbalancePercentage = n
 		case "controlled.shutdown.enable":
 			if c.ControlledShutdownEnable, err = parseBool(v); err != nil {
 				return c, bad(k, v, err.Error())

@@ -62,6 +62,13 @@ type Options struct {
 	// UncleanLeaderElection is the broker's unclean.leader.election.enable
 	// (a topic's own setting wins), used when this broker is controller.
 	UncleanLeaderElection bool
+	// AutoLeaderRebalance (auto.leader.rebalance.enable): every
+	// LeaderImbalanceCheck the controller moves leadership back to the
+	// preferred replicas of brokers whose share of partitions led by
+	// another broker is above LeaderImbalancePct.
+	AutoLeaderRebalance  bool
+	LeaderImbalanceCheck time.Duration
+	LeaderImbalancePct   int
 }
 
 // Partition is one partition's assignment and state.
@@ -71,6 +78,8 @@ type Partition struct {
 	// StateVersion is the state znode's version, for version-checked
 	// writes (the leader's ISR changes, the controller's elections).
 	StateVersion int32
+	// Adding and Removing: a reassignment in progress (Replicas holds both).
+	Adding, Removing []int32
 }
 
 // Topic is one topic in the view.
@@ -79,7 +88,8 @@ type Topic struct {
 	ID         string
 	Partitions map[int32]Partition
 	Config     map[string]string
-	Deleting   bool // listed in /admin/delete_topics
+	Deleting   bool  // listed in /admin/delete_topics
+	Version    int32 // the /brokers/topics/<t> znode's version
 }
 
 // View is a snapshot of the cluster as read from ZooKeeper.
@@ -114,6 +124,7 @@ type Coordinator struct {
 	viewCh     chan struct{} // closed and replaced after each pass
 
 	// Owned by the loop goroutine.
+	lastRebalance  time.Time
 	controller     bool
 	epoch          int32
 	epochZkVersion int32
@@ -601,7 +612,7 @@ func (c *Coordinator) read() (View, error) {
 		}
 	}
 	for _, name := range names {
-		data, _, err := c.getW(c.p(kafkazk.TopicPath(name)))
+		data, tst, err := c.getW(c.p(kafkazk.TopicPath(name)))
 		if err != nil {
 			continue
 		}
@@ -610,9 +621,9 @@ func (c *Coordinator) read() (View, error) {
 			c.log.Warn().Err(err).Msg("skipping topic")
 			continue
 		}
-		t := &Topic{Name: name, ID: a.TopicID, Partitions: map[int32]Partition{}, Config: map[string]string{}, Deleting: deleting[name]}
+		t := &Topic{Name: name, ID: a.TopicID, Partitions: map[int32]Partition{}, Config: map[string]string{}, Deleting: deleting[name], Version: tst.Version}
 		for p, replicas := range a.Partitions {
-			part := Partition{Replicas: replicas}
+			part := Partition{Replicas: replicas, Adding: a.Adding[p], Removing: a.Removing[p]}
 			sp := c.p(kafkazk.PartitionStatePath(name, p))
 			if data, st, err := c.getW(sp); err == nil {
 				if s, err := kafkazk.DecodePartitionState(sp, data); err == nil {
@@ -713,6 +724,16 @@ func (c *Coordinator) control(v View) (bool, error) {
 			}
 			changed = true
 		}
+	}
+	if ch, err := c.reassign(v, live); err != nil {
+		return changed || ch, err
+	} else if ch {
+		return true, nil // re-read before anything else looks at assignments
+	}
+	if ch, err := c.preferredElections(v, live); err != nil {
+		return changed || ch, err
+	} else if ch {
+		changed = true
 	}
 	// ISR change notifications: brokers learn ISR changes through their
 	// watches on the state znodes, so the controller only consumes them
