@@ -1,10 +1,14 @@
 package alert
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,4 +67,80 @@ func TestWebhookDelivery(t *testing.T) {
 	defer bad.Close()
 	res = Channels{Webhook: bad.URL}.Send(context.Background(), Notification{})
 	assert.Contains(t, res, "500")
+}
+
+// smtpSink is a minimal SMTP server (enough of RFC 5321 for net/smtp):
+// it records each message's recipients and data.
+func smtpSink(t *testing.T) (string, <-chan string) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	got := make(chan string, 4)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn) {
+				defer c.Close()
+				r := bufio.NewReader(c)
+				fmt.Fprint(c, "220 sink ESMTP\r\n")
+				var rcpt []string
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					cmd := strings.ToUpper(strings.TrimSpace(line))
+					switch {
+					case strings.HasPrefix(cmd, "EHLO"), strings.HasPrefix(cmd, "HELO"):
+						fmt.Fprint(c, "250-sink\r\n250 8BITMIME\r\n")
+					case strings.HasPrefix(cmd, "MAIL FROM"):
+						fmt.Fprint(c, "250 OK\r\n")
+					case strings.HasPrefix(cmd, "RCPT TO"):
+						rcpt = append(rcpt, strings.TrimSpace(line[len("RCPT TO:"):]))
+						fmt.Fprint(c, "250 OK\r\n")
+					case cmd == "DATA":
+						fmt.Fprint(c, "354 go on\r\n")
+						var data strings.Builder
+						for {
+							l, err := r.ReadString('\n')
+							if err != nil {
+								return
+							}
+							if l == ".\r\n" {
+								break
+							}
+							data.WriteString(l)
+						}
+						got <- strings.Join(rcpt, ",") + "\n" + data.String()
+						fmt.Fprint(c, "250 queued\r\n")
+					case cmd == "QUIT":
+						fmt.Fprint(c, "221 bye\r\n")
+						return
+					default:
+						fmt.Fprint(c, "250 OK\r\n")
+					}
+				}
+			}(c)
+		}
+	}()
+	return ln.Addr().String(), got
+}
+
+func TestSMTPDelivery(t *testing.T) {
+	addr, got := smtpSink(t)
+	ch := Channels{SMTPAddr: addr, From: "eagle@example.com", To: []string{"ops@example.com", "oncall@example.com"}}
+	res := ch.Send(context.Background(), Notification{Time: t0, Cluster: "c1", Key: "offline:c1", Kind: "offline", Level: "red", State: "firing", Text: "3 partitions have no leader"})
+	assert.Equal(t, "smtp: delivered", res)
+	msg := <-got
+	assert.Contains(t, msg, "<ops@example.com>,<oncall@example.com>")
+	assert.Contains(t, msg, "Subject: [eagle c1] RED firing: offline")
+	assert.Contains(t, msg, "3 partitions have no leader")
+
+	// A dead relay is reported, not hidden.
+	res = Channels{SMTPAddr: "127.0.0.1:1", To: []string{"x@y"}}.Send(context.Background(), Notification{})
+	assert.Contains(t, res, "smtp: ")
+	assert.NotContains(t, res, "delivered")
 }
