@@ -57,6 +57,7 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./proto/... ./storage/...
 	$(GO) run ./integration/cmd/zkbench -zkd bin/zkd
 	$(GO) run ./integration/cmd/zkbench -zkd bin/zkd -ensemble 3
+	$(GO) test -run '^$$' -bench 'RF3' -benchtime 200000x ./brokerd/internal/broker/
 
 # Linearizability under faults: LIN_SCHEDULES randomized schedules (default
 # 200; make test runs 20) from seed LIN_FIRST_SEED, then a summary line.

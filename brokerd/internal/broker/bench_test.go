@@ -2,10 +2,16 @@ package broker
 
 import (
 	"context"
+	"encoding/binary"
+	"os"
+	"slices"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -65,4 +71,113 @@ func BenchmarkConsume100B(b *testing.B) {
 		n += len(cons.PollFetches(ctx).Records())
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// benchCluster runs three in-process brokers with RF 3 topic "bench3"
+// (min.insync.replicas=2) and returns a client seeded with all three.
+func benchCluster(b *testing.B, opts ...kgo.Opt) (*kgo.Client, []*Broker) {
+	connect := zkServer.Connect(b.Name())
+	var bs []*Broker
+	var seeds []string
+	for i := int32(1); i <= 3; i++ {
+		cfg := testConfig(b, b.TempDir())
+		cfg.BrokerID, cfg.ZookeeperConnect, cfg.MinInsyncReplicas = i, connect, 2
+		br, err := New(cfg, zerolog.Nop())
+		require.NoError(b, err)
+		require.NoError(b, br.Start())
+		b.Cleanup(func() { _ = br.Close() })
+		bs = append(bs, br)
+		seeds = append(seeds, br.Addr())
+	}
+	adm, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	require.NoError(b, err)
+	defer adm.Close()
+	res, err := kadm.NewClient(adm).CreateTopic(context.Background(), 1, 3, nil, "bench3")
+	require.NoError(b, err)
+	require.NoError(b, res.Err)
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(seeds...), kgo.DefaultProduceTopic("bench3")}, opts...)...)
+	require.NoError(b, err)
+	b.Cleanup(cl.Close)
+	return cl, bs
+}
+
+// BenchmarkProduce100BRF3AcksAll: the reference run — three
+// brokers, replication factor 3, acks=all (idempotent), one franz-go
+// producer, 100-byte records. Reports records/s.
+func BenchmarkProduce100BRF3AcksAll(b *testing.B) {
+	cl, _ := benchCluster(b, kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(0),
+		kgo.ProducerBatchCompression(kgo.NoCompression()), kgo.MaxBufferedRecords(1<<20), kgo.ProducerBatchMaxBytes(1<<20))
+	ctx := context.Background()
+	require.NoError(b, cl.ProduceSync(ctx, &kgo.Record{Value: []byte("warm")}).FirstErr())
+	value := make([]byte, 100)
+	b.ResetTimer()
+	for range b.N {
+		cl.Produce(ctx, &kgo.Record{Value: value}, func(_ *kgo.Record, err error) {
+			if err != nil {
+				b.Error(err)
+			}
+		})
+	}
+	require.NoError(b, cl.Flush(ctx))
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkEndToEndLatencyRF3: three brokers, RF 3, acks=all; one
+// producer sends 100-byte records at BENCH_RATE records/s (default 20000)
+// stamped with their send time, one consumer reads them (only committed
+// records are served, so this includes replication); reports the p50 and
+// p99 produce-to-consume latency in ms.
+func BenchmarkEndToEndLatencyRF3(b *testing.B) {
+	rate := 20000
+	if v, err := strconv.Atoi(os.Getenv("BENCH_RATE")); err == nil && v > 0 {
+		rate = v
+	}
+	cl, bs := benchCluster(b, kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(0), kgo.MaxBufferedRecords(1<<20))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cons, err := kgo.NewClient(kgo.SeedBrokers(bs[0].Addr(), bs[1].Addr(), bs[2].Addr()), kgo.ConsumeTopics("bench3"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtEnd()), kgo.FetchMaxWait(100*time.Millisecond))
+	require.NoError(b, err)
+	defer cons.Close()
+	warm, warmCancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	cons.PollFetches(warm) // join the partition at its end before producing
+	warmCancel()
+	lat := make([]time.Duration, 0, b.N)
+	got := make(chan struct{})
+	go func() {
+		defer close(got)
+		for len(lat) < b.N {
+			fs := cons.PollFetches(ctx)
+			if ctx.Err() != nil {
+				return
+			}
+			now := time.Now()
+			fs.EachRecord(func(r *kgo.Record) {
+				sent := int64(binary.BigEndian.Uint64(r.Value))
+				lat = append(lat, now.Sub(time.Unix(0, sent)))
+			})
+		}
+	}()
+	value := make([]byte, 100)
+	interval := time.Second / time.Duration(rate)
+	start := time.Now()
+	b.ResetTimer()
+	for i := range b.N {
+		if d := time.Until(start.Add(time.Duration(i) * interval)); d > 0 {
+			time.Sleep(d)
+		}
+		v := append([]byte(nil), value...)
+		binary.BigEndian.PutUint64(v, uint64(time.Now().UnixNano()))
+		cl.Produce(ctx, &kgo.Record{Value: v}, nil)
+	}
+	select {
+	case <-got:
+	case <-time.After(60 * time.Second):
+		b.Fatalf("consumer saw %d of %d records", len(lat), b.N)
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(rate), "target-records/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }

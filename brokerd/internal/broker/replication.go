@@ -235,8 +235,8 @@ func (b *Broker) endpoint(bi kafkazk.BrokerInfo) string {
 	return fmt.Sprintf("%s:%d", bi.Host, bi.Port)
 }
 
-// minISR is the topic's min.insync.replicas, else the broker's (dynamic
-// or static; see dynconfig.go).
+// minISR is the min.insync.replicas in force for a topic: the topic's,
+// else the dynamic broker value, else server.properties (dynconfig.go).
 func (b *Broker) minISR(topic string) int { return b.settings(topic).minInsyncReplicas }
 
 // leaderAppended tells the core about an append made on the leader path
