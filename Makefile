@@ -52,12 +52,14 @@ test-cluster: images dist
 	  $(GO) test -count=1 -timeout 25m -v -run 'TestDockerCompose|TestInstall' ./integration/ 2>&1 \
 	  | grep -v '^        {"level"'; exit $${PIPESTATUS[0]}
 
-# Benchmarks: Go benchmarks plus zkd against Apache ZooKeeper (Debian package) side by side.
+# Benchmarks: Go benchmarks, zkd against Apache ZooKeeper (Debian package) side by side,
+# and brokerd with franz-go (docs/benchmarks.md).
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./proto/... ./storage/...
 	$(GO) run ./integration/cmd/zkbench -zkd bin/zkd
 	$(GO) run ./integration/cmd/zkbench -zkd bin/zkd -ensemble 3
 	$(GO) test -run '^$$' -bench 'RF3' -benchtime 200000x ./brokerd/internal/broker/
+	$(GO) run ./integration/cmd/brokerbench -zkd bin/zkd -brokerd bin/brokerd
 
 # Linearizability under faults: LIN_SCHEDULES randomized schedules (default
 # 200; make test runs 20) from seed LIN_FIRST_SEED, then a summary line.

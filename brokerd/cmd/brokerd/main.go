@@ -88,6 +88,7 @@ func start(path string, stdout, stderr io.Writer, stop <-chan os.Signal) error {
 	if err := b.Start(); err != nil {
 		return cli.Exit("brokerd: "+err.Error(), 1)
 	}
+	defer startPprof(logger)()
 	fmt.Fprintf(stdout, "BROKERD READY listener=%s\n", b.Addr())
 	logger.Info().Str("component", "brokerd").Str("listener", b.Addr()).Msg("ready")
 	got := <-stop
