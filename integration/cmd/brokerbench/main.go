@@ -3,15 +3,18 @@
 //
 //   - one producer, 100-byte records, acks=1 (target: 1,000,000 records/s;
 //     Kafka's 2014 reference run did 821,557/s on six cores);
+//
 //   - one producer, 1 KiB records, acks=1, against the sequential write
 //     bandwidth of the disk under the log dir measured in the same run
 //     (a 1 MiB-block writer followed by fsync; target: 80%);
+//
 //   - one consumer reading the 100-byte records from the start (target:
 //     2,000,000 records/s);
+//
 //   - the broker's resident memory (VmHWM peak and VmRSS after, from
 //     /proc/<pid>/status).
 //
-//	go run ./integration/cmd/brokerbench -zkd bin/zkd -brokerd bin/brokerd
+//     go run ./integration/cmd/brokerbench -zkd bin/zkd -brokerd bin/brokerd
 //
 // The topic has -partitions partitions (6, as Kafka's reference run), no
 // compression, no idempotence (franz-go needs acks=all for it). Set
