@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"mqstack/brokerd/internal/config"
 	"mqstack/brokerd/internal/group"
 	"mqstack/proto/kafka"
 )
@@ -178,4 +179,68 @@ func TestGroupMetadataSurvivesRestart(t *testing.T) {
 	require.Zero(t, delr.Groups[0].ErrorCode)
 	recs = groupRecords(t, b, "gm")
 	require.Nil(t, recs[len(recs)-1], "a group metadata tombstone")
+}
+
+// With __consumer_offsets replicated, the group's state moves with its
+// coordinator: the broker that takes over the partition loads the group
+// metadata record it replicated, and the member carries on at its
+// generation without a rebalance.
+func TestGroupStateMovesWithCoordinator(t *testing.T) {
+	bs := startReplicatedCluster(t, 2, func(c *config.Config) {
+		groupConfig(c)
+		c.OffsetsTopicRF = 2
+		c.ControlledShutdownEnable = false
+	})
+	ctx := ctxT(t)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(bs[0].Addr(), bs[1].Addr()))
+	require.NoError(t, err)
+	defer cl.Close()
+	join := kmsg.NewPtrJoinGroupRequest()
+	join.Group, join.ProtocolType, join.SessionTimeoutMillis, join.RebalanceTimeoutMillis = "mv", "consumer", 30000, 30000
+	proto := kmsg.NewJoinGroupRequestProtocol()
+	proto.Name, proto.Metadata = "range", []byte("sub")
+	join.Protocols = append(join.Protocols, proto)
+	var jr *kmsg.JoinGroupResponse
+	eventually(t, "the coordinator answers", func() bool {
+		var err error
+		jr, err = join.RequestWith(ctx, cl)
+		return err == nil && jr.ErrorCode == kerr.MemberIDRequired.Code
+	})
+	join.MemberID = jr.MemberID
+	jr, err = join.RequestWith(ctx, cl)
+	require.NoError(t, err)
+	require.Zero(t, jr.ErrorCode)
+	sync := kmsg.NewPtrSyncGroupRequest()
+	sync.Group, sync.MemberID, sync.Generation = "mv", jr.MemberID, jr.Generation
+	sa := kmsg.NewSyncGroupRequestGroupAssignment()
+	sa.MemberID, sa.MemberAssignment = jr.MemberID, []byte("a")
+	sync.GroupAssignment = append(sync.GroupAssignment, sa)
+	sr, err := sync.RequestWith(ctx, cl)
+	require.NoError(t, err)
+	require.Zero(t, sr.ErrorCode)
+
+	fc := kmsg.NewPtrFindCoordinatorRequest()
+	fc.CoordinatorKey = "mv"
+	fr, err := fc.RequestWith(ctx, cl)
+	require.NoError(t, err)
+	coordinator, other := byID(bs, fr.NodeID), byID(bs, 3-fr.NodeID)
+	p := coordinator.groups.partitionFor("mv")
+	leaderLog, _, code := coordinator.leaderLog(offsetsTopic, p)
+	require.Zero(t, code)
+	eventually(t, "the follower has the group record", func() bool {
+		l, ok := other.dir.Log(tp(offsetsTopic, p))
+		return ok && l.LogEndOffset() == leaderLog.LogEndOffset()
+	})
+	require.NoError(t, coordinator.Close())
+
+	hb := kmsg.NewPtrHeartbeatRequest()
+	hb.Group, hb.MemberID, hb.Generation = "mv", jr.MemberID, jr.Generation
+	eventually(t, "the new coordinator knows the member", func() bool {
+		hr, err := hb.RequestWith(ctx, cl)
+		return err == nil && hr.ErrorCode == 0
+	})
+	dg := describeGroup(ctx, t, cl, "mv")
+	require.Equal(t, "Stable", dg.State)
+	require.Len(t, dg.Members, 1)
+	require.Equal(t, []byte("a"), dg.Members[0].MemberAssignment)
 }
