@@ -437,6 +437,15 @@ func (c *Collector) readKafka(s *model.Snapshot, pe *errs) {
 				pe.mu.Unlock()
 				return
 			}
+			// A broker older than Kafka 2.8 has no DescribeCluster: it
+			// answers, so it is reachable; its controller view is unknown.
+			var kerr sarama.KError
+			if errors.As(err, &kerr) {
+				if _, verr := pb.ApiVersions(&sarama.ApiVersionsRequest{}); verr == nil {
+					b.Reachable = true
+					return
+				}
+			}
 			c.dropProbe(a)
 		}
 		b.Error = fmt.Sprintf("registered at %s but not answering: %v", a, err)
