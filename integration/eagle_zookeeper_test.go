@@ -13,9 +13,9 @@ import (
 
 // eagle on a three-server zkd ensemble whose whitelist refuses mntr: srvr
 // is read and mntr shown as "not in the whitelist" (never as zeros), the
-// quorum verdict follows a server's death, a topic znode the brokers cannot
-// read shows up as a cross-check, and the tree browser decodes Kafka's
-// znodes under the chroot.
+// quorum verdict and the leader change follow the leader's death, a topic
+// znode the brokers cannot read shows up as a cross-check, and the tree
+// browser decodes Kafka's znodes under the chroot.
 func TestEagleZooKeeper(t *testing.T) {
 	ens := StartEnsemble(t, 3, 0, ServerOptions{Whitelist: "srvr,ruok"})
 	leader := ens.WaitSettled(60 * time.Second)
@@ -95,21 +95,27 @@ func TestEagleZooKeeper(t *testing.T) {
 	require.Equal(t, 200, getJSON(t, s, "/zookeeper/tree?cluster=ens&path=/brokers/topics", &node))
 	assert.Contains(t, node.Children, "ghost")
 
-	// One follower dies: quorum holds, verdict yellow, and an alert goes out.
-	victim := (leader + 1) % 3
-	ens.Servers[victim].Kill()
-	eventually(t, 30*time.Second, "quorum verdict with a server down", func() string {
+	// The leader dies: the other two elect a new one, the quorum holds with
+	// a yellow verdict, and both the server-down alert and the leader
+	// change event go out.
+	oldLeader := ens.Servers[leader].Addr()
+	ens.Servers[leader].Kill()
+	eventually(t, 60*time.Second, "quorum verdict with the old leader down", func() string {
 		getJSON(t, s, "/zookeeper?cluster=ens", &z)
-		if z.Quorum.Level == "yellow" && strings.Contains(z.Quorum.Text, "2 of 3") {
+		if z.Quorum.Level == "yellow" && strings.Contains(z.Quorum.Text, "2 of 3") && z.Quorum.Leader != "" && z.Quorum.Leader != oldLeader {
 			return ""
 		}
 		return fmt.Sprintf("%+v", z.Quorum)
 	})
-	eventually(t, 30*time.Second, "the zk-down webhook", func() string {
-		if hook.find(func(n map[string]any) bool {
-			return n["kind"] == "zk-down" && strings.Contains(fmt.Sprint(n["text"]), ens.Servers[victim].Addr())
-		}) == nil {
-			return "not yet"
+	eventually(t, 30*time.Second, "the zk-down and zk-leader-change webhooks", func() string {
+		down := hook.find(func(n map[string]any) bool {
+			return n["kind"] == "zk-down" && strings.Contains(fmt.Sprint(n["text"]), oldLeader)
+		})
+		change := hook.find(func(n map[string]any) bool {
+			return n["kind"] == "zk-leader-change" && strings.Contains(fmt.Sprint(n["text"]), "from "+oldLeader)
+		})
+		if down == nil || change == nil {
+			return fmt.Sprintf("zk-down %v, leader change %v", down != nil, change != nil)
 		}
 		return ""
 	})
