@@ -166,15 +166,27 @@ type replCluster struct {
 	t       *testing.T
 	Connect string
 	Brokers []*replBroker
+	ZK      *Ensemble
 }
 
 func startReplCluster(t *testing.T, extra ...string) *replCluster {
 	t.Helper()
+	return startReplClusterVia(t, nil, extra...)
+}
+
+// startReplClusterVia is startReplCluster where broker id reaches the
+// ensemble through via(id, addrs) (a proxy per server), when via is set.
+func startReplClusterVia(t *testing.T, via func(id int32, addrs []string) []string, extra ...string) *replCluster {
+	t.Helper()
 	e := StartEnsemble(t, 3, 0, ServerOptions{})
 	e.WaitSettled(30 * time.Second)
-	c := &replCluster{t: t, Connect: strings.Join(e.Addrs(), ",") + "/kafka"}
+	c := &replCluster{t: t, Connect: strings.Join(e.Addrs(), ",") + "/kafka", ZK: e}
 	for id := int32(1); id <= 3; id++ {
-		b := newReplBroker(t, id, c.Connect, extra...)
+		connect := c.Connect
+		if via != nil {
+			connect = strings.Join(via(id, e.Addrs()), ",") + "/kafka"
+		}
+		b := newReplBroker(t, id, connect, extra...)
 		c.Brokers = append(c.Brokers, b)
 	}
 	var wg sync.WaitGroup

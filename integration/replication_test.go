@@ -5,14 +5,17 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/go-zookeeper/zk"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -233,4 +236,129 @@ func TestReplicationPausedLeaderIsFenced(t *testing.T) {
 	for v, n := range got {
 		require.Equal(t, 1, n, v)
 	}
+}
+
+// A leader cut off from ZooKeeper but not from its clients: its session
+// expires, the controller moves leadership to an in-sync follower and the
+// followers stop fetching from it, so it can no longer commit: an acks=all
+// write sent to it is not acknowledged (it times out), and it is not in
+// the partition once the broker is back and has truncated to the new
+// leader. Then the broker rejoins the ISR.
+func TestReplicationLeaderCutOffFromZooKeeper(t *testing.T) {
+	var cut []*peerProxy
+	c := startReplClusterVia(t, func(id int32, addrs []string) []string {
+		if id != 1 {
+			return addrs
+		}
+		var out []string
+		for _, a := range addrs {
+			p := newPeerProxy(t, a)
+			cut = append(cut, p)
+			out = append(out, p.Addr())
+		}
+		return out
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	zc := c.ZK.Client(c.ZK.Addrs()...)
+	_, err := zc.Create("/kafka/brokers/topics/cutoff", []byte(`{"version":1,"partitions":{"0":[1,2,3]}}`), 0, zk.WorldACL(zk.PermAll))
+	require.NoError(t, err)
+	eventuallyT(t, 30*time.Second, "broker 1 leading with the full ISR", func() bool {
+		d, ok := c.Describe(ctx, "cutoff")[0]
+		return ok && d.Leader == 1 && len(d.ISR) == 3
+	})
+	prod := c.Client(kgo.DefaultProduceTopic("cutoff"), kgo.RequiredAcks(kgo.AllISRAcks()))
+	for i := range 20 {
+		require.NoError(t, prod.ProduceSync(ctx, &kgo.Record{Value: []byte(fmt.Sprintf("a%d", i))}).FirstErr())
+	}
+
+	for _, p := range cut {
+		p.setMode(proxyRefuse)
+	}
+	eventuallyT(t, 30*time.Second, "a new leader elected by the controller", func() bool {
+		data, _, err := zc.Get("/kafka/brokers/topics/cutoff/partitions/0/state")
+		return err == nil && !strings.Contains(string(data), `"leader":1,`)
+	})
+	// A client that only knows broker 1 (which still believes it leads).
+	stale, err := kgo.NewClient(kgo.SeedBrokers(c.Broker(1).Addr), kgo.DefaultProduceTopic("cutoff"),
+		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.DisableIdempotentWrite(), kgo.RecordRetries(0),
+		kgo.ProduceRequestTimeout(3*time.Second), kgo.RecordDeliveryTimeout(8*time.Second))
+	require.NoError(t, err)
+	defer stale.Close()
+	err = stale.ProduceSync(ctx, &kgo.Record{Value: []byte("never-committed")}).FirstErr()
+	require.Error(t, err, "an acks=all write the cut-off leader cannot commit must not be acknowledged")
+	t.Logf("the cut-off leader answered: %v", err)
+	for i := range 20 {
+		require.NoError(t, prod.ProduceSync(ctx, &kgo.Record{Value: []byte(fmt.Sprintf("b%d", i))}).FirstErr())
+	}
+
+	for _, p := range cut {
+		p.setMode(proxyPass)
+	}
+	eventuallyT(t, 60*time.Second, "broker 1 back in the ISR as a follower", func() bool {
+		d := c.Describe(ctx, "cutoff")[0]
+		return d.Leader > 1 && len(d.ISR) == 3
+	})
+	got := c.readAll(ctx, "cutoff")
+	require.Len(t, got, 40)
+	require.Zero(t, got["never-committed"])
+	// It had appended the write, and truncated it on its way back.
+	require.True(t, c.Broker(1).LogsContain("follower truncated what the leader never had"), "broker 1 truncated its uncommitted tail")
+}
+
+// A follower whose segment is damaged while it is down (a byte flipped in
+// the middle, then the file cut mid-batch) recovers: at start its log is
+// cut at the first bad batch, it fetches the rest from the leader and
+// rejoins the ISR; led by it alone afterwards, the partition still reads
+// back complete.
+func TestReplicationCorruptFollowerRecovers(t *testing.T) {
+	c := startReplCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c.CreateTopic(ctx, "damaged", 1, nil)
+	prod := c.Client(kgo.DefaultProduceTopic("damaged"), kgo.RequiredAcks(kgo.AllISRAcks()))
+	for i := range 200 {
+		require.NoError(t, prod.ProduceSync(ctx, &kgo.Record{Value: []byte(fmt.Sprintf("v%03d-%s", i, strings.Repeat("x", 100)))}).FirstErr())
+	}
+	d := c.Describe(ctx, "damaged")[0]
+	var f int32
+	for _, r := range d.Replicas {
+		if r != d.Leader {
+			f = r
+			break
+		}
+	}
+	c.Broker(f).Kill()
+	seg := filepath.Join(c.Broker(f).LogDir(), "damaged-0", "00000000000000000000.log")
+	data, err := os.ReadFile(seg)
+	require.NoError(t, err)
+	require.Greater(t, len(data), 10000)
+	data[len(data)/2] ^= 0xff
+	require.NoError(t, os.WriteFile(seg, data[:len(data)-37], 0o644))
+	for i := 200; i < 220; i++ {
+		require.NoError(t, prod.ProduceSync(ctx, &kgo.Record{Value: []byte(fmt.Sprintf("v%03d-%s", i, strings.Repeat("x", 100)))}).FirstErr())
+	}
+	// Its old session must expire before the broker id can register again.
+	zc := c.ZK.Client(c.ZK.Addrs()...)
+	eventuallyT(t, 30*time.Second, "the killed follower's registration gone", func() bool {
+		ok, _, err := zc.Exists(fmt.Sprintf("/kafka/brokers/ids/%d", f))
+		return err == nil && !ok
+	})
+	c.Broker(f).Start()
+	eventuallyT(t, 60*time.Second, "the damaged follower back in the ISR", func() bool {
+		return len(c.Describe(ctx, "damaged")[0].ISR) == 3
+	})
+	require.True(t, c.Broker(f).LogsContain("truncating log at the first invalid batch"), "the damage was found at start")
+	// Leave it alone as leader: the other two stop (controlled shutdown
+	// hands leadership to it), and everything is read from it.
+	for _, b := range c.Brokers {
+		if b.ID != f {
+			b.Stop()
+		}
+	}
+	eventuallyT(t, 30*time.Second, "the recovered follower leads", func() bool {
+		return c.Describe(ctx, "damaged")[0].Leader == f
+	})
+	got := c.readAll(ctx, "damaged")
+	require.Len(t, got, 220)
 }
