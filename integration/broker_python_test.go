@@ -18,9 +18,9 @@ func needPythonModule(t *testing.T, module, pkg string) string {
 	return py
 }
 
-func runPython(t *testing.T, py, script, bootstrap string) {
+func runPython(t *testing.T, py, script, bootstrap string, args ...string) {
 	t.Helper()
-	cmd := exec.Command(py, script, bootstrap)
+	cmd := exec.Command(py, append([]string{script, bootstrap}, args...)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -361,4 +362,69 @@ func TestReplicationCorruptFollowerRecovers(t *testing.T) {
 	})
 	got := c.readAll(ctx, "damaged")
 	require.Len(t, got, 220)
+}
+
+// kcat (librdkafka) with replication factor 3: every codec produced with
+// acks=all and read back, and -L reports every replica in sync.
+func TestReplicationKcatRF3(t *testing.T) {
+	needKcat(t)
+	c := startReplCluster(t)
+	bootstrap := strings.Join(c.Addrs(), ",")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c.CreateTopic(ctx, "kc3", 3, nil)
+	var want []string
+	for _, codec := range []string{"none", "gzip", "snappy", "lz4", "zstd"} {
+		var in strings.Builder
+		for i := range 4 {
+			line := fmt.Sprintf("k%d-%s:v%d-%s", i, codec, i, codec)
+			in.WriteString(line + "\n")
+			want = append(want, strings.Replace(line, ":", "=", 1))
+		}
+		kcat(t, in.String(), "-b", bootstrap, "-t", "kc3", "-P", "-z", codec, "-K:", "-X", "topic.request.required.acks=all")
+	}
+	got := strings.Fields(kcat(t, "", "-b", bootstrap, "-t", "kc3", "-C", "-o", "beginning", "-e", "-q", "-f", "%k=%s\n"))
+	slices.Sort(got)
+	slices.Sort(want)
+	require.Equal(t, want, got)
+
+	var md struct {
+		Topics []struct {
+			Topic      string `json:"topic"`
+			Partitions []struct {
+				Partition int `json:"partition"`
+				Leader    int `json:"leader"`
+				Replicas  []struct {
+					ID int `json:"id"`
+				} `json:"replicas"`
+				ISRs []struct {
+					ID int `json:"id"`
+				} `json:"isrs"`
+			} `json:"partitions"`
+		} `json:"topics"`
+	}
+	eventuallyT(t, 30*time.Second, "kcat -L: every replica in sync", func() bool {
+		md.Topics = nil
+		require.NoError(t, json.Unmarshal([]byte(kcat(t, "", "-b", bootstrap, "-L", "-J", "-t", "kc3")), &md))
+		if len(md.Topics) != 1 || len(md.Topics[0].Partitions) != 3 {
+			return false
+		}
+		for _, p := range md.Topics[0].Partitions {
+			if len(p.Replicas) != 3 || len(p.ISRs) != 3 || p.Leader <= 0 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// The Python clients' interop scripts with replication factor 3 (their
+// topics created with RF 3, produced with their default acks).
+func TestReplicationPythonClientsRF3(t *testing.T) {
+	kp := needPythonModule(t, "kafka", "python3-kafka")
+	ck := needPythonModule(t, "confluent_kafka", "python3-confluent-kafka")
+	c := startReplCluster(t)
+	bootstrap := strings.Join(c.Addrs(), ",")
+	runPython(t, kp, "testdata/broker_kafka_python.py", bootstrap, "3")
+	runPython(t, ck, "testdata/broker_confluent_kafka.py", bootstrap, "3")
 }

@@ -6,8 +6,9 @@ from confluent_kafka import Producer, Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 bootstrap = sys.argv[1]
+rf = int(sys.argv[2]) if len(sys.argv) > 2 else 1  # replication factor
 admin = AdminClient({"bootstrap.servers": bootstrap})
-for f in admin.create_topics([NewTopic("ck", num_partitions=4, replication_factor=1)]).values():
+for f in admin.create_topics([NewTopic("ck", num_partitions=4, replication_factor=rf)]).values():
     f.result(10)
 md = admin.list_topics(timeout=10)
 assert len(md.topics["ck"].partitions) == 4, md.topics

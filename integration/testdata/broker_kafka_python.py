@@ -5,8 +5,9 @@ from kafka import KafkaAdminClient, KafkaProducer, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 
 bootstrap = sys.argv[1]
+rf = int(sys.argv[2]) if len(sys.argv) > 2 else 1  # replication factor
 admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="kp-admin")
-admin.create_topics([NewTopic("kp", num_partitions=2, replication_factor=1)])
+admin.create_topics([NewTopic("kp", num_partitions=2, replication_factor=rf)])
 assert "kp" in admin.list_topics(), admin.list_topics()
 desc = admin.describe_topics(["kp"])
 assert len(desc[0]["partitions"]) == 2, desc
