@@ -46,6 +46,32 @@ func TestConfigsGolden(t *testing.T) {
 	require.Equal(t, 1, r.code)
 	require.Equal(t, "Error: Unknown topic config name: bogus.key\n", r.stderr)
 
+	// Broker configs through ZooKeeper: /config/brokers/<id> and <default>.
+	r = ok(t, "", "configs", "--zookeeper", zk, "--alter", "--entity-type", "brokers", "--entity-name", "1", "--add-config", "log.cleaner.threads=2")
+	require.Equal(t, "Completed updating config for entity: brokers '1'.\n", r.stdout)
+	r = ok(t, "", "configs", "--zookeeper", zk, "--alter", "--broker-defaults", "--add-config", "log.retention.bytes=1000000")
+	require.Equal(t, "Completed updating config for entity: default brokers.\n", r.stdout)
+	r = ok(t, "", "configs", "--zookeeper", zk, "--describe", "--entity-type", "brokers")
+	require.Equal(t, "Configs for brokers '1' are log.cleaner.threads=2\nConfigs for default brokers are log.retention.bytes=1000000\n", r.stdout)
+	conn, chroot := c.zk()
+	b, _, err := conn.Get(chroot + "/config/brokers/<default>")
+	require.NoError(t, err)
+	require.JSONEq(t, `{"version":1,"config":{"log.retention.bytes":"1000000"}}`, string(b))
+	changes, _, err := conn.Children(chroot + "/config/changes")
+	require.NoError(t, err)
+	var brokerChanges []string
+	for _, ch := range changes {
+		b, _, err := conn.Get(chroot + "/config/changes/" + ch)
+		require.NoError(t, err)
+		if strings.Contains(string(b), `"entity_path":"brokers/`) {
+			brokerChanges = append(brokerChanges, string(b))
+		}
+	}
+	require.ElementsMatch(t, []string{`{"version":2,"entity_path":"brokers/1"}`, `{"version":2,"entity_path":"brokers/<default>"}`}, brokerChanges)
+	r = run(t, "", "configs", "--zookeeper", zk, "--alter", "--broker", "1", "--delete-config", "num.io.threads")
+	require.Equal(t, 1, r.code)
+	require.Equal(t, "Error: Invalid Config: Config num.io.threads cannot be deleted as it is not set for brokers '1'\n", r.stderr)
+
 	if !serves(t, bs, 44) {
 		t.Log("the broker does not serve IncrementalAlterConfigs (44): --alter --bootstrap-server not exercised")
 		return
