@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"sort"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 var _ = register(&Tool{
@@ -44,6 +46,9 @@ var _ = register(&Tool{
 		{Name: "shift-by", Arg: "Long: number-of-offsets", Help: "Reset offsets shifting current offset by 'n', where 'n' can be positive or negative."},
 		{Name: "to-datetime", Arg: "String: datetime", Help: "Reset offsets to offset from datetime. Format: 'YYYY-MM-DDTHH:mm:SS.sss'"},
 		{Name: "by-duration", Arg: "String: duration", Help: "Reset offsets to offset by duration from current timestamp. Format: 'PnDTnHnMnS'"},
+		{Name: "from-file", Arg: "String: path to CSV file", Help: "Reset offsets to values defined in CSV file (topic,partition,offset or group,topic,partition,offset lines)."},
+		{Name: "export", Help: "Export operation execution to a CSV format. Supported operations: reset-offsets."},
+		{Name: "delete-offsets", Help: "Delete offsets of consumer group. Supports one consumer group at the time, and multiple topics."},
 		{Name: "timeout", Arg: "Long: timeout (ms)", Default: "5000", Help: "The timeout that can be set for some use cases."},
 	},
 	Run: runConsumerGroups,
@@ -53,19 +58,22 @@ const missing = "-"
 
 func runConsumerGroups(e *Env, p *Parsed) error {
 	actions := 0
-	for _, a := range []string{"list", "describe", "delete", "reset-offsets"} {
+	for _, a := range []string{"list", "describe", "delete", "reset-offsets", "delete-offsets"} {
 		if p.Has(a) {
 			actions++
 		}
 	}
 	if actions != 1 {
-		return usagef("Command must include exactly one action: --list, --describe, --delete, --reset-offsets")
+		return usagef("Command must include exactly one action: --list, --describe, --delete, --reset-offsets, --delete-offsets")
 	}
 	if err := p.Require("bootstrap-server"); err != nil {
 		return err
 	}
 	if (p.Has("describe") || p.Has("delete") || p.Has("reset-offsets")) && !p.Has("group") && !p.Has("all-groups") {
 		return usagef("Option [%s] takes one of these options: [all-groups], [group]", firstOf(p, "describe", "delete", "reset-offsets"))
+	}
+	if p.Has("delete-offsets") && (len(p.Strings("group")) != 1 || !p.Has("topic")) {
+		return usagef("Option [delete-offsets] takes the following options: [topic], [group] (one group)")
 	}
 	if _, err := loadProps(p.String("command-config")); err != nil {
 		return err
@@ -80,6 +88,8 @@ func runConsumerGroups(e *Env, p *Parsed) error {
 		return describeGroups(e, p)
 	case p.Has("delete"):
 		return deleteGroups(e, p)
+	case p.Has("delete-offsets"):
+		return deleteOffsets(e, p)
 	default:
 		return resetOffsets(e, p)
 	}
@@ -313,9 +323,7 @@ func groupOffsets(e *Env, d kadm.DescribedGroup) ([]offsetRow, error) {
 			}
 		}
 		sortRows(tps)
-		if len(tps) == 0 {
-			tps = []offsetRow{{topic: missing, current: -1, end: -1}}
-		}
+		// Kafka leaves members without partitions out of this table.
 		for i := range tps {
 			tps[i].consumerID, tps[i].host, tps[i].clientID = m.MemberID, m.ClientHost, m.ClientID
 		}
@@ -372,11 +380,24 @@ func printOffsetRows(w io.Writer, group string, rows []offsetRow) {
 }
 
 func printMembers(w io.Writer, d kadm.DescribedGroup, verbose bool) {
-	gl, cl, hl, ll := max(15, len(d.Group)), 15, 15, 15
+	gl, cl, il, hl, ll := max(15, len(d.Group)), 15, 17, 15, 15
+	withInstance := false
+	instance := func(m kadm.DescribedGroupMember) string {
+		if m.InstanceID == nil {
+			return ""
+		}
+		return *m.InstanceID
+	}
 	for _, m := range d.Members {
 		cl, hl, ll = max(cl, len(m.MemberID)), max(hl, len(m.ClientHost)), max(ll, len(m.ClientID))
+		il = max(il, len(instance(m)))
+		withInstance = withInstance || instance(m) != ""
 	}
-	fmt.Fprintf(w, "\n%-*s %-*s %-*s %-*s %-15s ", gl, "GROUP", cl, "CONSUMER-ID", hl, "HOST", ll, "CLIENT-ID", "#PARTITIONS")
+	if withInstance {
+		fmt.Fprintf(w, "\n%-*s %-*s %-*s %-*s %-*s %-15s ", gl, "GROUP", cl, "CONSUMER-ID", il, "GROUP-INSTANCE-ID", hl, "HOST", ll, "CLIENT-ID", "#PARTITIONS")
+	} else {
+		fmt.Fprintf(w, "\n%-*s %-*s %-*s %-*s %-15s ", gl, "GROUP", cl, "CONSUMER-ID", hl, "HOST", ll, "CLIENT-ID", "#PARTITIONS")
+	}
 	if verbose {
 		fmt.Fprint(w, "ASSIGNMENT")
 	}
@@ -393,23 +414,28 @@ func printMembers(w io.Writer, d kadm.DescribedGroup, verbose bool) {
 				parts = append(parts, t.Topic+"("+ids(ps)+")")
 			}
 		}
-		fmt.Fprintf(w, "%-*s %-*s %-*s %-*s %-15d ", gl, d.Group, cl, m.MemberID, hl, m.ClientHost, ll, m.ClientID, n)
+		if withInstance {
+			fmt.Fprintf(w, "%-*s %-*s %-*s %-*s %-*s %-15d ", gl, d.Group, cl, m.MemberID, il, instance(m), hl, m.ClientHost, ll, m.ClientID, n)
+		} else {
+			fmt.Fprintf(w, "%-*s %-*s %-*s %-*s %-15d ", gl, d.Group, cl, m.MemberID, hl, m.ClientHost, ll, m.ClientID, n)
+		}
 		if verbose {
 			if len(parts) == 0 {
 				fmt.Fprint(w, missing)
 			}
-			fmt.Fprint(w, strings.Join(parts, ","))
+			fmt.Fprint(w, strings.Join(parts, ", "))
 		}
 		fmt.Fprintln(w)
 	}
 }
 
 func printGroupState(w io.Writer, d kadm.DescribedGroup) {
-	coordinator := fmt.Sprintf("%s:%d  (%d)", d.Coordinator.Host, d.Coordinator.Port, d.Coordinator.NodeID)
-	gl, cl := max(15, len(d.Group)), max(25, len(coordinator))
-	f := "%-*s %-*s %-25s %-20s %s\n"
-	fmt.Fprintf(w, "\n"+f, gl, "GROUP", cl, "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY", "STATE", "#MEMBERS")
-	fmt.Fprintf(w, f, gl, d.Group, cl, coordinator, d.Protocol, d.State, strconv.Itoa(len(d.Members)))
+	// Kafka sizes the first column by the coordinator's width.
+	coordinator := fmt.Sprintf("%s:%d (%d)", d.Coordinator.Host, d.Coordinator.Port, d.Coordinator.NodeID)
+	cl := max(25, len(coordinator))
+	f := "\n%-*s %-25s %-20s %-15s %s"
+	fmt.Fprintf(w, f, cl, "GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY", "STATE", "#MEMBERS")
+	fmt.Fprintf(w, f+"\n", cl, d.Group, coordinator, d.Protocol, d.State, strconv.Itoa(len(d.Members)))
 }
 
 func deleteGroups(e *Env, p *Parsed) error {
@@ -544,11 +570,11 @@ func parseDateTime(s string) (time.Time, error) {
 }
 
 func resetOffsets(e *Env, p *Parsed) error {
-	if !p.Has("topic") && !p.Has("all-topics") {
-		return usagef("Option [reset-offsets] takes one of these options: [all-topics], [topic]")
+	if !p.Has("topic") && !p.Has("all-topics") && !p.Has("from-file") {
+		return usagef("One of the reset scopes should be defined: --all-topics, --topic.")
 	}
 	scenarios := 0
-	for _, s := range []string{"to-earliest", "to-latest", "to-current", "to-offset", "shift-by", "to-datetime", "by-duration"} {
+	for _, s := range []string{"to-earliest", "to-latest", "to-current", "to-offset", "shift-by", "to-datetime", "by-duration", "from-file"} {
 		if p.Has(s) {
 			scenarios++
 		}
@@ -565,6 +591,12 @@ func resetOffsets(e *Env, p *Parsed) error {
 	groups, err := groupsOf(e, p)
 	if err != nil {
 		return err
+	}
+	var fromFile map[string]map[topicPartition]int64
+	if p.Has("from-file") {
+		if fromFile, err = readResetPlan(p.String("from-file"), groups); err != nil {
+			return err
+		}
 	}
 	ctx, cancel := e.op()
 	defer cancel()
@@ -585,8 +617,16 @@ func resetOffsets(e *Env, p *Parsed) error {
 		if err != nil {
 			return fmt.Errorf("fetch offsets of group %s: %w", g, err)
 		}
-		targets, err := resetTargets(e, p, committed)
-		if err != nil {
+		var targets map[string][]int32
+		if fromFile != nil {
+			targets = map[string][]int32{}
+			for tp := range fromFile[g] {
+				targets[tp.Topic] = append(targets[tp.Topic], tp.Partition)
+			}
+			if len(targets) == 0 {
+				fmt.Fprintf(e.Stdout, "\nError: No reset plan for group %s found\n", g)
+			}
+		} else if targets, err = resetTargets(e, p, committed); err != nil {
 			return err
 		}
 		var topics []string
@@ -626,9 +666,9 @@ func resetOffsets(e *Env, p *Parsed) error {
 				if lo.Err != nil || hi.Err != nil {
 					return fmt.Errorf("offsets of %s-%d: %v", t, part, errors.Join(lo.Err, hi.Err))
 				}
-				cur := hi.Offset
+				cur, hasCur := hi.Offset, false
 				if c, ok := committed.Lookup(t, part); ok && c.Err == nil && c.At >= 0 {
-					cur = c.At
+					cur, hasCur = c.At, true
 				}
 				var at int64
 				switch {
@@ -642,10 +682,15 @@ func resetOffsets(e *Env, p *Parsed) error {
 					if at, err = p.Int("to-offset", 0); err != nil {
 						return err
 					}
+				case fromFile != nil:
+					at = fromFile[g][topicPartition{t, part}]
 				case p.Has("shift-by"):
 					n, err := p.Int("shift-by", 0)
 					if err != nil {
 						return err
+					}
+					if !hasCur {
+						return fmt.Errorf("Cannot shift offset for partition %s-%d since there is no current committed offset", t, part)
 					}
 					at = cur + n
 				default:
@@ -668,14 +713,28 @@ func resetOffsets(e *Env, p *Parsed) error {
 	}
 	if p.Has("execute") {
 		for _, pl := range plans {
-			os := kadm.Offsets{}
+			offs := kadm.Offsets{}
 			for _, o := range pl.rows {
-				os.Add(o)
+				offs.Add(o)
 			}
-			if err := e.admin.CommitAllOffsets(ctx, pl.group, os); err != nil {
+			if err := e.admin.CommitAllOffsets(ctx, pl.group, offs); err != nil {
 				return fmt.Errorf("commit offsets of group %s: %w", pl.group, err)
 			}
 		}
+	}
+	if p.Has("export") {
+		// Kafka's CSV: topic,partition,offset for one group, with the
+		// group first for several.
+		for _, pl := range plans {
+			for _, o := range pl.rows {
+				if len(groups) > 1 {
+					fmt.Fprintf(e.Stdout, "%s,", pl.group)
+				}
+				fmt.Fprintf(e.Stdout, "%s,%d,%d\n", o.Topic, o.Partition, o.At)
+			}
+		}
+		fmt.Fprintln(e.Stdout)
+		return nil
 	}
 	const f = "%-30s %-30s %-10s %-15s\n"
 	header := false
@@ -689,4 +748,148 @@ func resetOffsets(e *Env, p *Parsed) error {
 		}
 	}
 	return nil
+}
+
+// readResetPlan reads --from-file: "topic,partition,offset" lines for one
+// group, or "group,topic,partition,offset".
+func readResetPlan(path string, groups []string) (map[string]map[topicPartition]int64, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read --from-file %s: %w", path, err)
+	}
+	out := map[string]map[topicPartition]int64{}
+	for i, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		f := strings.Split(line, ",")
+		group := ""
+		switch {
+		case len(f) == 3 && len(groups) == 1:
+			group = groups[0]
+		case len(f) == 4:
+			group, f = f[0], f[1:]
+		default:
+			return nil, fmt.Errorf("%s line %d: %q is not topic,partition,offset (or group,topic,partition,offset)", path, i+1, line)
+		}
+		part, err1 := strconv.ParseInt(f[1], 10, 32)
+		off, err2 := strconv.ParseInt(f[2], 10, 64)
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("%s line %d: %q: partition and offset must be numbers", path, i+1, line)
+		}
+		if out[group] == nil {
+			out[group] = map[topicPartition]int64{}
+		}
+		out[group][topicPartition{f[0], int32(part)}] = off
+	}
+	return out, nil
+}
+
+// deleteOffsets is --delete-offsets: OffsetDelete for the group's
+// committed offsets of the given topics (topic or topic:0,1).
+func deleteOffsets(e *Env, p *Parsed) error {
+	group := p.Strings("group")[0]
+	var whole []string
+	var tps []topicPartition
+	for _, spec := range p.Strings("topic") {
+		t, parts, ok := strings.Cut(spec, ":")
+		if !ok {
+			whole = append(whole, t)
+			continue
+		}
+		for _, s := range strings.Split(parts, ",") {
+			n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 32)
+			if err != nil {
+				return usagef("--topic %q: partitions must be numbers, as in topic1:0,1,2", spec)
+			}
+			tps = append(tps, topicPartition{t, int32(n)})
+		}
+	}
+	ctx, cancel := e.op()
+	defer cancel()
+	results := map[topicPartition]string{}
+	if len(whole) > 0 {
+		md, err := e.admin.Metadata(ctx, whole...)
+		if err != nil {
+			return fmt.Errorf("describe topics: %w", err)
+		}
+		for _, t := range whole {
+			td, ok := md.Topics[t]
+			if !ok || td.Err != nil {
+				results[topicPartition{t, -1}] = "Error: This server does not host this topic-partition."
+				continue
+			}
+			for part := range td.Partitions {
+				tps = append(tps, topicPartition{t, part})
+			}
+		}
+	}
+	req := kmsg.NewPtrOffsetDeleteRequest()
+	req.Group = group
+	for t, parts := range byTopic(tps) {
+		rt := kmsg.NewOffsetDeleteRequestTopic()
+		rt.Topic = t
+		for _, part := range parts {
+			rp := kmsg.NewOffsetDeleteRequestTopicPartition()
+			rp.Partition = part
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		req.Topics = append(req.Topics, rt)
+	}
+	resp, err := req.RequestWith(ctx, e.cl)
+	if err != nil {
+		return fmt.Errorf("delete offsets: %w", err)
+	}
+	top := kerr.ErrorForCode(resp.ErrorCode)
+	for _, rt := range resp.Topics {
+		for _, rp := range rt.Partitions {
+			status := "Successful"
+			if err := kerr.ErrorForCode(rp.ErrorCode); err != nil {
+				status = "Error: " + kerrDescription(err)
+				if top == nil {
+					top = err
+				}
+			}
+			results[topicPartition{rt.Topic, rp.Partition}] = status
+		}
+	}
+	switch {
+	case top == nil:
+		fmt.Fprintf(e.Stdout, "Request succeed for deleting offsets with topic %s group %s\n", strings.Join(p.Strings("topic"), ", "), group)
+	case errors.Is(top, kerr.GroupIDNotFound):
+		fmt.Fprintf(e.Stdout, "\nError: '%s' does not exist.\n", group)
+	case errors.Is(top, kerr.NonEmptyGroup):
+		fmt.Fprintf(e.Stdout, "\nError: Deleting offsets of a consumer group '%s' is forbidden if the group is not empty.\n", group)
+	case errors.Is(top, kerr.GroupSubscribedToTopic), errors.Is(top, kerr.UnknownTopicOrPartition):
+		fmt.Fprintln(e.Stdout, "\nError: Encounter some partition level error, see the follow-up details:")
+	default:
+		fmt.Fprintf(e.Stdout, "\nError: Encounter some unknown error: %v\n", top)
+	}
+	keys := make([]topicPartition, 0, len(results))
+	for tp := range results {
+		keys = append(keys, tp)
+	}
+	sortTPs(keys)
+	fmt.Fprintf(e.Stdout, "\n%-30s %-15s %-15s\n", "TOPIC", "PARTITION", "STATUS")
+	for _, tp := range keys {
+		part := strconv.Itoa(int(tp.Partition))
+		if tp.Partition < 0 {
+			part = "Not Provided"
+		}
+		fmt.Fprintf(e.Stdout, "%-30s %-15s %-15s\n", tp.Topic, part, results[tp])
+	}
+	if top != nil {
+		return &exitError{code: 1}
+	}
+	return nil
+}
+
+// kerrDescription is the sentence Kafka's exception messages carry.
+func kerrDescription(err error) string {
+	var ke *kerr.Error
+	if errors.As(err, &ke) {
+		return ke.Description
+	}
+	return err.Error()
 }

@@ -3,6 +3,8 @@ package tools
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +61,22 @@ func TestConsumerGroupsGolden(t *testing.T) {
 	require.True(t, strings.HasPrefix(r.stdout, "WARN: No action will be performed as the --execute option is missing."), r.stdout)
 	require.Contains(t, r.stdout, fmt.Sprintf(rf, "g1", "orders", "0", "0"))
 
+	// --export prints the plan as CSV, --from-file takes it back.
+	r = ok(t, "", "consumer-groups", "--bootstrap-server", bs, "--group", "g1", "--reset-offsets", "--to-latest", "--topic", "orders", "--dry-run", "--export")
+	csv := fmt.Sprintf("orders,0,%d\norders,1,%d\n", ends[0], ends[1])
+	require.Equal(t, csv+"\n", r.stdout)
+	plan := filepath.Join(t.TempDir(), "plan.csv")
+	require.NoError(t, os.WriteFile(plan, []byte("orders,0,1\norders,1,99\n"), 0o644))
+	r = ok(t, "", "consumer-groups", "--bootstrap-server", bs, "--group", "g1", "--reset-offsets", "--from-file", plan, "--execute")
+	require.Equal(t, "\n"+fmt.Sprintf(rf, "GROUP", "TOPIC", "PARTITION", "NEW-OFFSET")+fmt.Sprintf(rf, "g1", "orders", "0", fmt.Sprint(min(1, ends[0])))+fmt.Sprintf(rf, "g1", "orders", "1", fmt.Sprint(ends[1])), r.stdout)
+
+	// --delete-offsets of one partition; shifting it then has no base.
+	r = ok(t, "", "consumer-groups", "--bootstrap-server", bs, "--group", "g1", "--delete-offsets", "--topic", "orders:0")
+	require.Equal(t, "Request succeed for deleting offsets with topic orders:0 group g1\n\n"+fmt.Sprintf("%-30s %-15s %-15s\n", "TOPIC", "PARTITION", "STATUS")+fmt.Sprintf("%-30s %-15s %-15s\n", "orders", "0", "Successful"), r.stdout)
+	r = run(t, "", "consumer-groups", "--bootstrap-server", bs, "--group", "g1", "--reset-offsets", "--shift-by", "1", "--topic", "orders:0", "--execute")
+	require.Equal(t, 1, r.code)
+	require.Equal(t, "Error: Cannot shift offset for partition orders-0 since there is no current committed offset\n", r.stderr)
+
 	// An active member: --members, --state and --offsets show it.
 	member, err := kgo.NewClient(kgo.SeedBrokers(bs), kgo.ConsumerGroup("g2"), kgo.ConsumeTopics("orders"), kgo.ClientID("member-a"))
 	require.NoError(t, err)
@@ -75,15 +93,19 @@ func TestConsumerGroupsGolden(t *testing.T) {
 		desc = run(t, "", "consumer-groups", "--bootstrap-server", bs, "--describe", "--group", "g2", "--state").stdout
 		return strings.Contains(desc, " Stable ")
 	})
-	coordinator := fmt.Sprintf("127.0.0.1:%s  (1)", bs[strings.LastIndexByte(bs, ':')+1:])
-	sf := "%-15s %-25s %-25s %-20s %s\n"
-	require.Equal(t, "\n"+fmt.Sprintf(sf, "GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY", "STATE", "#MEMBERS")+fmt.Sprintf(sf, "g2", coordinator, "cooperative-sticky", "Stable", "1"), desc)
+	coordinator := fmt.Sprintf("127.0.0.1:%s (1)", bs[strings.LastIndexByte(bs, ':')+1:])
+	sf := "\n%-25s %-25s %-20s %-15s %s"
+	require.Equal(t, fmt.Sprintf(sf, "GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY", "STATE", "#MEMBERS")+fmt.Sprintf(sf, "g2", coordinator, "cooperative-sticky", "Stable", "1")+"\n", desc)
 
 	r = ok(t, "", "consumer-groups", "--bootstrap-server", bs, "--describe", "--group", "g2", "--members", "--verbose")
 	lines := strings.Split(r.stdout, "\n")
 	require.Len(t, lines, 4, r.stdout)
 	require.Regexp(t, `^GROUP +CONSUMER-ID +HOST +CLIENT-ID +#PARTITIONS +ASSIGNMENT$`, lines[1])
 	require.Regexp(t, `^g2 +member-a-\S+ +\S+ +member-a +2 +orders\(0,1\)$`, lines[2])
+	r = run(t, "", "consumer-groups", "--bootstrap-server", bs, "--group", "g2", "--delete-offsets", "--topic", "orders")
+	require.Equal(t, 1, r.code)
+	require.True(t, strings.HasPrefix(r.stdout, "\nError: Deleting offsets of a consumer group 'g2' is forbidden if the group is not empty.\n") ||
+		strings.HasPrefix(r.stdout, "\nError: Encounter some partition level error, see the follow-up details:\n"), r.stdout)
 	r = ok(t, "", "consumer-groups", "--bootstrap-server", bs, "--describe", "--group", "g2")
 	require.Regexp(t, `\ng2 +orders +0 +- +\d+ +- +member-a-\S+ +\S+ +member-a\n`, r.stdout)
 
