@@ -29,6 +29,7 @@ package broker
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -72,6 +73,7 @@ type replicaManager struct {
 	wg           sync.WaitGroup
 
 	isrShrinks, isrExpands prometheus.Counter
+	followerQuota          throttle
 }
 
 func newReplicaManager(b *Broker) *replicaManager {
@@ -777,6 +779,31 @@ func (f *fetcher) finishTruncation(it fetchItem, ans replica.Truncation, localEn
 
 func (f *fetcher) fetch(cl *kgo.Client, items []fetchItem) error {
 	b := f.rm.b
+	// Throttled partitions sit out while the follower quota is in debt.
+	v := b.view()
+	rate := b.followerThrottleRate(v)
+	throttled := map[checkpoint.TopicPartition]bool{}
+	if rate != math.MaxInt64 {
+		allow := f.rm.followerQuota.allow(rate, time.Now())
+		kept := items[:0:0]
+		for _, it := range items {
+			if b.followerThrottled(v, it.pr.tp) {
+				throttled[it.pr.tp] = true
+				if !allow {
+					continue
+				}
+			}
+			kept = append(kept, it)
+		}
+		if len(kept) == 0 {
+			select {
+			case <-f.ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+			return nil
+		}
+		items = kept
+	}
 	req := kmsg.NewPtrFetchRequest()
 	req.ReplicaID = b.cfg.BrokerID
 	req.MaxWaitMillis = int32(b.cfg.ReplicaFetchWaitMaxMs)
@@ -821,6 +848,9 @@ func (f *fetcher) fetch(cl *kgo.Client, items []fetchItem) error {
 		}
 		if err := f.handlePartition(it, rp); err != nil {
 			failed++
+		}
+		if throttled[it.pr.tp] {
+			f.rm.followerQuota.spend(rate, len(rp.RecordBatches), time.Now())
 		}
 	}
 	if failed == len(items) {
