@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -315,5 +316,10 @@ func TestDockerCompose(t *testing.T) {
 	}
 	if withEagle {
 		require.Contains(t, c.must("exec", "-T", "eagle", "/bin/eagle", "probe", "--ready", "http://localhost:8048"), "readyz ok")
+		// The published port reaches the UI from this machine.
+		resp, err := http.Get("http://127.0.0.1:" + strings.TrimPrefix(c.env[0], "EAGLE_PORT=") + "/healthz")
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
 	}
 }

@@ -177,6 +177,7 @@ func eagleConfig(env map[string]string) (string, map[string]string, error) {
 		"efak.zk.cluster.alias": "cluster1",
 		"cluster1.zk.list":      zk,
 		"efak.webui.port":       "8048",
+		"eagle.webui.host":      "0.0.0.0", // eagle's own key; other containers and the published port reach it
 		"efak.url":              "jdbc:sqlite:/ke/db/ke.db",
 	}
 	for k, v := range env {
