@@ -62,16 +62,33 @@ func TestBrokerThreeOnApacheZooKeeperConfigs(t *testing.T) {
 		return err == nil && len(m.Brokers) == 3
 	})
 
-	res, err := adm.CreateTopic(ctx, 3, 1, nil, "three")
-	require.NoError(t, err)
-	require.NoError(t, res.Err)
-	md, err := adm.ListTopics(ctx, "three")
-	require.NoError(t, err)
-	leaders := map[int32]bool{}
-	for _, p := range md["three"].Partitions {
-		leaders[p.Leader] = true
+	// One partition on each broker, assigned explicitly (the broker that
+	// creates the topic may not see all three yet).
+	create := kmsg.NewPtrCreateTopicsRequest()
+	create.TimeoutMillis = 30000
+	ct := kmsg.NewCreateTopicsRequestTopic()
+	ct.Topic, ct.NumPartitions, ct.ReplicationFactor = "three", -1, -1
+	for p := int32(0); p < 3; p++ {
+		a := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
+		a.Partition, a.Replicas = p, []int32{p + 1}
+		ct.ReplicaAssignment = append(ct.ReplicaAssignment, a)
 	}
-	require.Len(t, leaders, 3, "one partition led by each broker")
+	create.Topics = append(create.Topics, ct)
+	cr, err := create.RequestWith(ctx, cl)
+	require.NoError(t, err)
+	require.Zero(t, cr.Topics[0].ErrorCode, "%v", cr.Topics[0].ErrorMessage)
+	// The broker answering the metadata may learn the topic a pass later.
+	var md kadm.TopicDetails
+	eventually("one partition led by each broker", func() bool {
+		md, err = adm.ListTopics(ctx, "three")
+		leaders := map[int32]bool{}
+		for _, p := range md["three"].Partitions {
+			if p.Leader >= 0 {
+				leaders[p.Leader] = true
+			}
+		}
+		return err == nil && len(leaders) == 3
+	})
 
 	r, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Name: "segment.bytes", Value: kmsg.StringPtr("1024")}}, "three")
 	require.NoError(t, err)
