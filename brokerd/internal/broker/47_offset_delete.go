@@ -3,10 +3,12 @@ package broker
 // OffsetDelete (key 47), version 0.
 //
 // Deletes a group's committed offsets for the partitions given, writing
-// tombstones to __consumer_offsets. Kafka refuses partitions of topics the
-// group is subscribed to (GROUP_SUBSCRIBED_TO_TOPIC); brokerd does not parse
-// members' subscriptions yet, so it refuses every partition while the
-// group has members and allows all when it has none. An unknown group is
+// tombstones to __consumer_offsets, as Kafka 2.8's GroupCoordinator: an
+// Empty group loses every offset asked for; a consumer group with members
+// keeps those of the topics its members subscribe to (read from their
+// consumer protocol metadata), answered GROUP_SUBSCRIBED_TO_TOPIC, and
+// loses the others; a group with members whose subscriptions cannot be
+// read (another protocol type) is NON_EMPTY_GROUP. An unknown group is
 // GROUP_ID_NOT_FOUND.
 
 import (
@@ -36,6 +38,12 @@ func handleOffsetDelete(b *Broker, _ *conn, _ kafka.RequestHeader, r kmsg.Reques
 		return resp, nil
 	}
 	busy := len(g.Members) > 0 && g.State != group.Dead
+	subscribed, known := g.SubscribedTopics()
+	if busy && !known {
+		m.mu.Unlock()
+		resp.ErrorCode = kerr.NonEmptyGroup.Code
+		return resp, nil
+	}
 	doomed := map[checkpoint.TopicPartition]group.OffsetValue{}
 	for _, rt := range req.Topics {
 		st := kmsg.NewOffsetDeleteResponseTopic()
@@ -44,7 +52,7 @@ func handleOffsetDelete(b *Broker, _ *conn, _ kafka.RequestHeader, r kmsg.Reques
 			sp := kmsg.NewOffsetDeleteResponseTopicPartition()
 			sp.Partition = rp.Partition
 			tp := checkpoint.TopicPartition{Topic: rt.Topic, Partition: rp.Partition}
-			if busy {
+			if busy && subscribed[rt.Topic] {
 				sp.ErrorCode = kerr.GroupSubscribedToTopic.Code
 			} else if v, ok := m.offsets[req.Group][tp]; ok {
 				doomed[tp] = v

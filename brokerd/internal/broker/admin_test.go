@@ -80,9 +80,27 @@ func TestAdminAPIs(t *testing.T) {
 		return len(cons.PollFetches(pctx).Records()) > 0
 	})
 	require.NoError(t, cons.CommitUncommittedOffsets(ctx))
-	od, err := adm.DeleteOffsets(ctx, "dg", kadm.TopicsSet{"adm": {0: {}}})
+	// An offset of a topic the member does not subscribe to.
+	ot, err := adm.CreateTopic(ctx, 1, 1, nil, "other")
+	require.NoError(t, err)
+	require.NoError(t, ot.Err)
+	cons.CommitOffsetsSync(ctx, map[string]map[int32]kgo.EpochOffset{"other": {0: {Epoch: -1, Offset: 5}}},
+		func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+			require.NoError(t, err)
+			require.Zero(t, resp.Topics[0].Partitions[0].ErrorCode)
+		})
+	// While the group has a member: the subscribed topic's offset stays
+	// (GROUP_SUBSCRIBED_TO_TOPIC), the other topic's goes.
+	od, err := adm.DeleteOffsets(ctx, "dg", kadm.TopicsSet{"adm": {0: {}}, "other": {0: {}}})
 	require.NoError(t, err)
 	require.ErrorIs(t, od["adm"][0], kerr.GroupSubscribedToTopic)
+	require.NoError(t, od["other"][0])
+	left, err := adm.FetchOffsets(ctx, "dg")
+	require.NoError(t, err)
+	_, otherLeft := left.Lookup("other", 0)
+	require.False(t, otherLeft, "the unsubscribed topic's offset was deleted")
+	_, admLeft := left.Lookup("adm", 0)
+	require.True(t, admLeft)
 	del, err := adm.DeleteGroups(ctx, "dg")
 	require.NoError(t, err)
 	require.ErrorIs(t, del["dg"].Err, kerr.NonEmptyGroup)

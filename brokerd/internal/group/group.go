@@ -18,6 +18,8 @@ import (
 	"slices"
 	"sort"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // Error codes answered (Kafka's protocol error codes).
@@ -711,4 +713,26 @@ func protocolsEqual(a, b []Protocol) bool {
 		}
 	}
 	return true
+}
+
+// SubscribedTopics is the union of the topics the members subscribe to,
+// read from their consumer protocol metadata for the selected protocol (as
+// Kafka's GroupMetadata.computeSubscribedTopics); known is false when the
+// group is not a consumer group with a selected protocol or a member's
+// metadata does not parse, and then every topic counts as subscribed.
+func (g *Group) SubscribedTopics() (topics map[string]bool, known bool) {
+	if g.ProtocolType != "consumer" || g.Protocol == "" {
+		return nil, false
+	}
+	topics = map[string]bool{}
+	for _, id := range g.order {
+		var md kmsg.ConsumerMemberMetadata
+		if err := md.ReadFrom(g.Members[id].metadataFor(g.Protocol)); err != nil {
+			return nil, false
+		}
+		for _, t := range md.Topics {
+			topics[t] = true
+		}
+	}
+	return topics, true
 }
