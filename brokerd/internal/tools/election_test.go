@@ -2,58 +2,89 @@ package tools
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/go-zookeeper/zk"
 	"github.com/stretchr/testify/require"
+
+	"mqstack/brokerd/internal/config"
 )
 
-// kafka-leader-election and kafka-reassign-partitions: the ZooKeeper
-// paths (znodes in Kafka's JSON), --generate, --verify, and the API paths
-// as far as the brokers serve ElectLeaders / AlterPartitionReassignments.
+// kafka-leader-election and kafka-reassign-partitions end to end: preferred
+// elections through ElectLeaders and through /admin/preferred_replica_election,
+// reassignments (with throttles) through AlterPartitionReassignments and
+// through /admin/reassign_partitions, --generate and --verify.
 func TestElectionReassignGolden(t *testing.T) {
-	c := startCluster(t, 3, nil)
-	bs, zk := c.bootstrap(), c.connect
-	ok(t, "", "topics", "--zookeeper", zk, "--create", "--topic", "re", "--replica-assignment", "1:2,2:3")
-	// Every broker's metadata knows the leaders (the admin client may ask any).
-	for _, b := range c.brokers {
-		eventually(t, "leaders of re on "+b.Addr(), func() bool {
-			out := run(t, "", "topics", "--bootstrap-server", b.Addr(), "--describe", "--topic", "re").stdout
-			return strings.Contains(out, "Partition: 0\tLeader: 1\t") && strings.Contains(out, "Partition: 1\tLeader: 2\t")
-		})
+	c := startCluster(t, 3, func(cfg *config.Config) { cfg.AutoLeaderRebalanceEnable = false })
+	zkc := c.connect
+	ok(t, "", "topics", "--zookeeper", zkc, "--create", "--topic", "re", "--replica-assignment", "1:2,2:3")
+	leaderOf := func(p string) string {
+		out := run(t, "", "topics", "--zookeeper", zkc, "--describe", "--topic", "re").stdout
+		_, rest, _ := strings.Cut(out, "\tPartition: "+p+"\tLeader: ")
+		l, _, _ := strings.Cut(rest, "\t")
+		return l
 	}
+	settle := func() {
+		// Every broker's metadata agrees with ZooKeeper (any may answer).
+		want := run(t, "", "topics", "--zookeeper", zkc, "--describe", "--topic", "re").stdout
+		for i, b := range c.brokers {
+			if c.closed[i] {
+				continue
+			}
+			eventually(t, "metadata of re on "+b.Addr(), func() bool {
+				return run(t, "", "topics", "--bootstrap-server", b.Addr(), "--describe", "--topic", "re").stdout == want
+			})
+		}
+	}
+	eventually(t, "preferred leaders of re", func() bool { return leaderOf("0") == "1" && leaderOf("1") == "2" })
+	settle()
 	conn, chroot := c.zk()
 
-	// Preferred election through ZooKeeper: the znode the controller reads.
-	r := ok(t, "", "leader-election", "--zookeeper", zk, "--election-type", "preferred", "--all-topic-partitions")
+	// A preferred election where the preferred replicas lead already.
+	r := ok(t, "", "leader-election", "--bootstrap-server", c.bootstrap(), "--election-type", "PREFERRED", "--topic", "re", "--partition", "0")
+	require.Equal(t, "Valid replica already elected for partitions re-0\n", r.stdout)
+	r = ok(t, "", "leader-election", "--zookeeper", zkc, "--election-type", "preferred", "--all-topic-partitions")
 	js := `{"version":1,"partitions":[{"topic":"re","partition":0},{"topic":"re","partition":1}]}`
 	require.Equal(t, "Created preferred replica election path with "+js+"\nSuccessfully started preferred replica election for partitions Set(re-0, re-1)\n", r.stdout)
-	b, _, err := conn.Get(chroot + "/admin/preferred_replica_election")
-	require.NoError(t, err)
-	require.JSONEq(t, js, string(b))
+	eventually(t, "the controller to take /admin/preferred_replica_election", func() bool {
+		_, _, err := conn.Get(chroot + "/admin/preferred_replica_election")
+		return errors.Is(err, zk.ErrNoNode)
+	})
 
-	// Through the API.
-	if serves(t, bs, 43) {
-		r = ok(t, "", "leader-election", "--bootstrap-server", bs, "--election-type", "PREFERRED", "--topic", "re", "--partition", "0")
-		require.Equal(t, "Valid replica already elected for partitions re-0\n", r.stdout)
-	} else {
-		r = run(t, "", "leader-election", "--bootstrap-server", bs, "--election-type", "preferred", "--topic", "re", "--partition", "0")
-		require.Equal(t, 1, r.code)
-		require.Equal(t, 1, strings.Count(r.stderr, "\n"), r.stderr)
-		require.True(t, strings.HasPrefix(r.stderr, "Error: leader election: "), r.stderr)
-		t.Log("the broker does not serve ElectLeaders (43): API elections not exercised")
+	// Move re-0's leadership off broker 1 and back, through the API, then
+	// through ZooKeeper.
+	displace := func() {
+		c.stop(1)
+		eventually(t, "re-0 led by 2", func() bool { return leaderOf("0") == "2" })
+		c.restart(1)
+		eventually(t, "broker 1 back in re-0's ISR", func() bool { return strings.Contains(c.isr("re", 0), "1") })
+		settle()
 	}
-	r = run(t, "", "leader-election", "--bootstrap-server", bs, "--election-type", "preferred")
+	displace()
+	r = ok(t, "", "leader-election", "--bootstrap-server", c.bootstrap(), "--election-type", "preferred", "--topic", "re", "--partition", "0")
+	require.Equal(t, "Successfully completed leader election (PREFERRED) for partitions re-0\n", r.stdout)
+	eventually(t, "re-0 led by 1", func() bool { return leaderOf("0") == "1" })
+	displace()
+	dir := t.TempDir()
+	parts := filepath.Join(dir, "parts.json")
+	require.NoError(t, os.WriteFile(parts, []byte(`{"partitions":[{"topic":"re","partition":0}]}`), 0o644))
+	r = ok(t, "", "leader-election", "--zookeeper", zkc, "--election-type", "preferred", "--path-to-json-file", parts)
+	require.Equal(t, "Created preferred replica election path with {\"version\":1,\"partitions\":[{\"topic\":\"re\",\"partition\":0}]}\nSuccessfully started preferred replica election for partitions Set(re-0)\n", r.stdout)
+	eventually(t, "re-0 led by 1 again", func() bool { return leaderOf("0") == "1" })
+	settle()
+
+	r = run(t, "", "leader-election", "--bootstrap-server", c.bootstrap(), "--election-type", "preferred")
 	require.Equal(t, 1, r.code)
 	require.Equal(t, "leader-election: One and only one of the following options is required: all-topic-partitions, topic, path-to-json-file (see --help)\n", r.stderr)
 
 	// --generate: a proposal over the given brokers keeping the RF.
-	dir := t.TempDir()
 	move := filepath.Join(dir, "move.json")
 	require.NoError(t, os.WriteFile(move, []byte(`{"topics":[{"topic":"re"}],"version":1}`), 0o644))
-	for _, via := range [][]string{{"--zookeeper", zk}, {"--bootstrap-server", bs}} {
+	for _, via := range [][]string{{"--zookeeper", zkc}, {"--bootstrap-server", c.bootstrap()}} {
 		r = ok(t, "", "reassign-partitions", append(via, "--generate", "--topics-to-move-json-file", move, "--broker-list", "2,3")...)
 		lines := strings.Split(r.stdout, "\n")
 		require.Len(t, lines, 6, r.stdout)
@@ -69,49 +100,61 @@ func TestElectionReassignGolden(t *testing.T) {
 		}
 	}
 
-	// --verify of a plan that matches the current assignment: complete,
-	// and the (absent) throttles are cleared.
-	same := filepath.Join(dir, "same.json")
-	require.NoError(t, os.WriteFile(same, []byte(`{"version":1,"partitions":[{"topic":"re","partition":0,"replicas":[1,2]}]}`), 0o644))
-	r = ok(t, "", "reassign-partitions", "--zookeeper", zk, "--verify", "--reassignment-json-file", same)
-	require.Equal(t, "Status of partition reassignment:\nReassignment of partition re-0 is complete.\nClearing broker-level throttles on brokers 1,2,3\nClearing topic-level throttle on topic re\n", r.stdout)
-
-	// --execute through ZooKeeper writes /admin/reassign_partitions, with
-	// the throttles in the /config znodes.
+	// --execute through ZooKeeper with a throttle: the plan in
+	// /admin/reassign_partitions, the throttles in /config; the controller
+	// moves re-0 to [3,2]; --verify then reports it and clears the throttles.
 	plan := filepath.Join(dir, "plan.json")
 	require.NoError(t, os.WriteFile(plan, []byte(`{"version":1,"partitions":[{"topic":"re","partition":0,"replicas":[3,2]}]}`), 0o644))
-	r = ok(t, "", "reassign-partitions", "--zookeeper", zk, "--execute", "--reassignment-json-file", plan, "--throttle", "1000000")
+	r = ok(t, "", "reassign-partitions", "--zookeeper", zkc, "--execute", "--reassignment-json-file", plan, "--throttle", "1000000")
 	require.Equal(t, "Current partition replica assignment\n\n"+
 		`{"version":1,"partitions":[{"topic":"re","partition":0,"replicas":[1,2],"log_dirs":["any","any"]}]}`+"\n\n"+
 		"Save this to use as the --reassignment-json-file option during rollback\n"+
 		"Warning: You must run --verify periodically, until the reassignment completes, to ensure the throttle is removed.\n"+
 		"The inter-broker throttle limit was set to 1000000 B/s\n"+
 		"Successfully started partition reassignment for re-0\n", r.stdout)
-	b, _, err = conn.Get(chroot + "/admin/reassign_partitions")
+	b, _, err := conn.Get(chroot + "/config/brokers/3")
 	require.NoError(t, err)
-	require.JSONEq(t, `{"version":1,"partitions":[{"topic":"re","partition":0,"replicas":[3,2]}]}`, string(b))
+	require.JSONEq(t, `{"version":1,"config":{"leader.replication.throttled.rate":"1000000","follower.replication.throttled.rate":"1000000"}}`, string(b))
 	b, _, err = conn.Get(chroot + "/config/topics/re")
 	require.NoError(t, err)
 	require.JSONEq(t, `{"version":1,"config":{"leader.replication.throttled.replicas":"0:1,0:2","follower.replication.throttled.replicas":"0:3"}}`, string(b))
+	var verify string
+	defer func() {
+		if t.Failed() {
+			t.Logf("last --verify:\n%s", verify)
+		}
+	}()
+	eventually(t, "the move of re-0 to 3,2", func() bool {
+		verify = run(t, "", "reassign-partitions", "--zookeeper", zkc, "--verify", "--reassignment-json-file", plan).stdout
+		return verify == "Status of partition reassignment:\nReassignment of partition re-0 is complete.\nClearing broker-level throttles on brokers 1,2,3\nClearing topic-level throttle on topic re\n"
+	})
+	require.Contains(t, run(t, "", "topics", "--zookeeper", zkc, "--describe", "--topic", "re").stdout, "\tTopic: re\tPartition: 0\tLeader: 3\tReplicas: 3,2\tIsr: ")
+	b, _, err = conn.Get(chroot + "/config/topics/re")
+	require.NoError(t, err)
+	require.JSONEq(t, `{"version":1,"config":{}}`, string(b))
 	b, _, err = conn.Get(chroot + "/config/brokers/3")
 	require.NoError(t, err)
-	require.JSONEq(t, `{"version":1,"config":{"leader.replication.throttled.rate":"1000000","follower.replication.throttled.rate":"1000000"}}`, string(b))
-	r = run(t, "", "reassign-partitions", "--zookeeper", zk, "--execute", "--reassignment-json-file", plan)
-	require.Equal(t, 1, r.code)
-	require.Contains(t, r.stderr, "There is an existing assignment running")
+	require.JSONEq(t, `{"version":1,"config":{}}`, string(b))
+	settle()
 
-	r = ok(t, "", "reassign-partitions", "--zookeeper", zk, "--verify", "--reassignment-json-file", plan)
-	if strings.Contains(r.stdout, "still in progress") {
-		require.Equal(t, "Status of partition reassignment:\nReassignment of partition re-0 is still in progress.\n", r.stdout)
-		t.Log("the controller does not act on /admin/reassign_partitions: the move itself not exercised")
-	}
-
-	// Through the API.
-	if !serves(t, bs, 45) {
-		r = run(t, "", "reassign-partitions", "--bootstrap-server", bs, "--execute", "--reassignment-json-file", plan)
-		require.Equal(t, 1, r.code)
-		require.Contains(t, r.stderr, "Error: the brokers did not accept AlterPartitionReassignments")
-		require.Equal(t, 1, strings.Count(r.stderr, "\n"), r.stderr)
-		t.Log("the broker does not serve AlterPartitionReassignments (45): API reassignment not exercised")
-	}
+	// --execute through the API: re-1 to [1,3].
+	plan2 := filepath.Join(dir, "plan2.json")
+	require.NoError(t, os.WriteFile(plan2, []byte(`{"version":1,"partitions":[{"topic":"re","partition":1,"replicas":[1,3]}]}`), 0o644))
+	r = ok(t, "", "reassign-partitions", "--bootstrap-server", c.bootstrap(), "--execute", "--reassignment-json-file", plan2)
+	require.Equal(t, "Current partition replica assignment\n\n"+
+		`{"version":1,"partitions":[{"topic":"re","partition":1,"replicas":[2,3],"log_dirs":["any","any"]}]}`+"\n\n"+
+		"Save this to use as the --reassignment-json-file option during rollback\n"+
+		"Successfully started partition reassignment for re-1\n", r.stdout)
+	eventually(t, "the move of re-1 to 1,3", func() bool {
+		out := run(t, "", "reassign-partitions", "--bootstrap-server", c.bootstrap(), "--verify", "--reassignment-json-file", plan2, "--preserve-throttles").stdout
+		return out == "Status of partition reassignment:\nReassignment of partition re-1 is complete.\n"
+	})
+	require.Contains(t, run(t, "", "topics", "--zookeeper", zkc, "--describe", "--topic", "re").stdout, "\tTopic: re\tPartition: 1\tLeader: 1\tReplicas: 1,3\tIsr: ")
+	// The old plan now differs from the replicas.
+	r = ok(t, "", "reassign-partitions", "--zookeeper", zkc, "--verify", "--reassignment-json-file", plan, "--preserve-throttles")
+	require.Equal(t, "Status of partition reassignment:\nReassignment of partition re-0 is complete.\n", r.stdout)
+	same := filepath.Join(dir, "same.json")
+	require.NoError(t, os.WriteFile(same, []byte(`{"version":1,"partitions":[{"topic":"re","partition":1,"replicas":[2,3]}]}`), 0o644))
+	r = ok(t, "", "reassign-partitions", "--zookeeper", zkc, "--verify", "--reassignment-json-file", same, "--preserve-throttles")
+	require.Equal(t, "Status of partition reassignment:\nThere is no active reassignment of partition re-1, but replica set is 1,3 rather than 2,3.\n", r.stdout)
 }

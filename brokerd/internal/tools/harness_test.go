@@ -59,6 +59,8 @@ type cluster struct {
 	brokers []*broker.Broker
 	dirs    []string
 	closed  []bool
+	cfgs    []config.Config
+	logs    []*syncBuf
 }
 
 func startCluster(t *testing.T, n int, mutate func(*config.Config)) *cluster {
@@ -88,9 +90,11 @@ func startCluster(t *testing.T, n int, mutate func(*config.Config)) *cluster {
 		c.brokers = append(c.brokers, b)
 		c.dirs = append(c.dirs, dir)
 		c.closed = append(c.closed, false)
+		c.cfgs = append(c.cfgs, cfg)
+		c.logs = append(c.logs, logs)
 		t.Cleanup(func() {
 			if !c.closed[idx] {
-				_ = b.Close()
+				_ = c.brokers[idx].Close()
 			}
 			if t.Failed() {
 				t.Logf("broker %d log:\n%s", idx+1, logs.String())
@@ -104,6 +108,14 @@ func startCluster(t *testing.T, n int, mutate func(*config.Config)) *cluster {
 func (c *cluster) stop(id int) {
 	require.NoError(c.t, c.brokers[id-1].Close())
 	c.closed[id-1] = true
+}
+
+// restart starts a stopped broker again on its log dir (a new port).
+func (c *cluster) restart(id int) {
+	b, err := broker.New(c.cfgs[id-1], zerolog.New(c.logs[id-1]))
+	require.NoError(c.t, err)
+	require.NoError(c.t, b.Start())
+	c.brokers[id-1], c.closed[id-1] = b, false
 }
 
 func (c *cluster) bootstrap() string {
