@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -223,9 +225,20 @@ func (c *replCluster) Admin() *kadm.Client { return kadm.NewClient(c.Client()) }
 // CreateTopic creates a topic with RF 3 and waits until it has leaders.
 func (c *replCluster) CreateTopic(ctx context.Context, name string, partitions int32, configs map[string]*string) {
 	c.t.Helper()
-	res, err := c.Admin().CreateTopic(ctx, partitions, 3, configs, name)
-	require.NoError(c.t, err)
-	require.NoError(c.t, res.Err)
+	adm := c.Admin()
+	// Right after the brokers start, the controller may not have seen
+	// every registration yet (INVALID_REPLICATION_FACTOR): retry briefly.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		res, err := adm.CreateTopic(ctx, partitions, 3, configs, name)
+		require.NoError(c.t, err)
+		if errors.Is(res.Err, kerr.InvalidReplicationFactor) && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		require.NoError(c.t, res.Err)
+		return
+	}
 }
 
 // Describe is kafka-topics --describe: leader, replicas, ISR per partition.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -427,4 +428,61 @@ func TestReplicationPythonClientsRF3(t *testing.T) {
 	bootstrap := strings.Join(c.Addrs(), ",")
 	runPython(t, kp, "testdata/broker_kafka_python.py", bootstrap, "3")
 	runPython(t, ck, "testdata/broker_confluent_kafka.py", bootstrap, "3")
+}
+
+// Reassignment under load with real processes: a partition on brokers 1,2
+// moves to 3,2 through AlterPartitionReassignments while an idempotent
+// acks=all producer writes; broker 1's replica is deleted at the end and
+// everything acknowledged reads back once, from the new replicas.
+func TestReplicationReassignUnderLoad(t *testing.T) {
+	c := startReplCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	zc := c.ZK.Client(c.ZK.Addrs()...)
+	_, err := zc.Create("/kafka/brokers/topics/moving", []byte(`{"version":1,"partitions":{"0":[1,2]}}`), 0, zk.WorldACL(zk.PermAll))
+	require.NoError(t, err)
+	eventuallyT(t, 30*time.Second, "moving-0 led by 1 with ISR 1,2", func() bool {
+		d, ok := c.Describe(ctx, "moving")[0]
+		return ok && d.Leader == 1 && len(d.ISR) == 2
+	})
+	stop := make(chan struct{})
+	resCh := make(chan *loadResult, 1)
+	go func() { resCh <- steadyLoad(t, c, "moving", stop) }()
+	time.Sleep(time.Second)
+
+	adm := c.Admin()
+	req := kadm.AlterPartitionAssignmentsReq{}
+	req.Assign("moving", 0, []int32{3, 2})
+	res, err := adm.AlterPartitionAssignments(ctx, req)
+	require.NoError(t, err)
+	for _, r := range res["moving"] {
+		require.NoError(t, r.Err)
+	}
+	eventuallyT(t, 60*time.Second, "moving-0 on 3,2 with nothing in progress", func() bool {
+		d := c.Describe(ctx, "moving")[0]
+		l, err := adm.ListPartitionReassignments(ctx, kadm.TopicsSet{"moving": {0: {}}})
+		return err == nil && len(l["moving"]) == 0 && slices.Equal(d.Replicas, []int32{3, 2}) && d.Leader != 1 && len(d.ISR) == 2
+	})
+	eventuallyT(t, 30*time.Second, "broker 1's replica deleted", func() bool {
+		_, err := os.Stat(filepath.Join(c.Broker(1).LogDir(), "moving-0"))
+		return os.IsNotExist(err)
+	})
+	time.Sleep(500 * time.Millisecond)
+	close(stop)
+	load := <-resCh
+	got := c.readAll(ctx, "moving")
+	lost, dups := 0, 0
+	for v := range load.acked {
+		if got[v] == 0 {
+			lost++
+		}
+	}
+	for _, n := range got {
+		if n > 1 {
+			dups++
+		}
+	}
+	t.Logf("sent %d, acknowledged %d, read back %d distinct; lost %d, duplicated %d", load.sent.Load(), len(load.acked), len(got), lost, dups)
+	require.Zero(t, lost)
+	require.Zero(t, dups)
 }

@@ -88,7 +88,40 @@ func FuzzDecoders(f *testing.F) {
 		_, _ = DecodeController(b)
 		_, _ = DecodeClusterID(b)
 		_, _ = DecodeTopicConfig("t", b)
+		_, _ = DecodeIsrChange("n", b)
+		_, _ = DecodeReassignments(b)
+		_, _ = DecodePreferredElection(b)
 	})
+}
+
+// The replication znodes in Kafka's JSON: ISR change notifications,
+// /admin/reassign_partitions, /admin/preferred_replica_election, and a
+// topic assignment with a reassignment in progress (KIP-455).
+func TestReplicationZnodes(t *testing.T) {
+	require.JSONEq(t, `{"version":1,"partitions":[{"topic":"t","partition":2}]}`,
+		string(EncodeIsrChange([]TopicPartitionRef{{Topic: "t", Partition: 2}})))
+	c, err := DecodeIsrChange("n", []byte(`{"version":1,"partitions":[{"topic":"a","partition":0}]}`))
+	require.NoError(t, err)
+	require.Equal(t, []TopicPartitionRef{{Topic: "a", Partition: 0}}, c.Partitions)
+
+	rs := []Reassignment{{Topic: "t", Partition: 0, Replicas: []int32{3, 2}}}
+	require.JSONEq(t, `{"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[3,2]}]}`, string(EncodeReassignments(rs)))
+	got, err := DecodeReassignments(EncodeReassignments(rs))
+	require.NoError(t, err)
+	require.Equal(t, rs, got)
+	_, err = DecodeReassignments([]byte(`{"version":1,"partitions":[{"topic":`))
+	require.ErrorIs(t, err, ErrPayload)
+
+	pe, err := DecodePreferredElection([]byte(`{"version":1,"partitions":[{"topic":"t","partition":1}]}`))
+	require.NoError(t, err)
+	require.Equal(t, []TopicPartitionRef{{Topic: "t", Partition: 1}}, pe)
+
+	a := TopicAssignment{TopicID: "id", Partitions: map[int32][]int32{0: {3, 2, 1}}, Adding: map[int32][]int32{0: {3}}, Removing: map[int32][]int32{0: {1}}}
+	require.JSONEq(t, `{"version":3,"topic_id":"id","partitions":{"0":[3,2,1]},"adding_replicas":{"0":[3]},"removing_replicas":{"0":[1]}}`,
+		string(EncodeTopicAssignment(a)))
+	back, err := DecodeTopicAssignment("t", EncodeTopicAssignment(a))
+	require.NoError(t, err)
+	require.Equal(t, a, back)
 }
 
 func TestConfigChangeNotifications(t *testing.T) {
