@@ -1,7 +1,8 @@
 // Command brokerbench measures a real bin/brokerd (on a real bin/zkd) with
 // franz-go, as issue 4 asks:
 //
-//   - one producer, 100-byte records, acks=1 (target: 1,000,000 records/s;
+//   - one producer, 100-byte records, acks=1, 1 MiB batches, 10 ms linger,
+//     5 requests in flight, the sticky partitioner (target: 1,000,000 records/s;
 //     Kafka's 2014 reference run did 821,557/s on six cores);
 //
 //   - one producer, 1 KiB records, acks=1, against the sequential write
@@ -50,6 +51,9 @@ type options struct {
 	partitions         int
 	diskMiB            int
 	markdown           string
+	linger             time.Duration
+	inflight           int
+	roundRobin         bool
 }
 
 func main() {
@@ -62,6 +66,9 @@ func main() {
 	flag.IntVar(&o.partitions, "partitions", 6, "partitions of each topic")
 	flag.IntVar(&o.diskMiB, "disk-mib", 1024, "MiB written to measure the disk's sequential write bandwidth")
 	flag.StringVar(&o.markdown, "markdown", "", "append the results as markdown to this file")
+	flag.DurationVar(&o.linger, "linger", 10*time.Millisecond, "producer linger")
+	flag.IntVar(&o.inflight, "inflight", 5, "produce requests in flight (Kafka's producer default is 5)")
+	flag.BoolVar(&o.roundRobin, "round-robin", false, "round-robin partitioner instead of franz-go's default sticky one (Kafka's default since 2.4)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -185,12 +192,15 @@ type result struct {
 func (r result) rate() float64 { return float64(r.records) / r.elapsed.Seconds() }
 func (r result) mibs() float64 { return float64(r.bytes) / (1 << 20) / r.elapsed.Seconds() }
 
-func produce(ctx context.Context, addr, topic string, n, size int) (result, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic(topic),
+func produce(ctx context.Context, o options, addr, topic string, n, size int) (result, error) {
+	opts := []kgo.Opt{kgo.SeedBrokers(addr), kgo.DefaultProduceTopic(topic),
 		kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite(),
-		kgo.ProducerBatchCompression(kgo.NoCompression()), kgo.ProducerBatchMaxBytes(1<<20),
-		kgo.MaxBufferedRecords(1<<20), kgo.ProducerLinger(5*time.Millisecond), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()),
-		kgo.MaxProduceRequestsInflightPerBroker(5)) // Kafka producer default max.in.flight.requests.per.connection
+		kgo.ProducerBatchCompression(kgo.NoCompression()), kgo.ProducerBatchMaxBytes(1 << 20),
+		kgo.MaxBufferedRecords(1 << 20), kgo.ProducerLinger(o.linger), kgo.MaxProduceRequestsInflightPerBroker(o.inflight)}
+	if o.roundRobin {
+		opts = append(opts, kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	}
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return result{}, err
 	}
@@ -308,13 +318,13 @@ func run(o options) error {
 	}
 	progress("disk: %.0f MiB/s", disk)
 	progress("producing %d records of 100 B", o.records100)
-	p100, err := produce(ctx, addr, "b100", o.records100, 100)
+	p100, err := produce(ctx, o, addr, "b100", o.records100, 100)
 	if err != nil {
 		return err
 	}
 	progress("%.0f records/s", p100.rate())
 	progress("producing %d records of 1 KiB", o.records1k)
-	p1k, err := produce(ctx, addr, "b1k", o.records1k, 1024)
+	p1k, err := produce(ctx, o, addr, "b1k", o.records1k, 1024)
 	if err != nil {
 		return err
 	}
