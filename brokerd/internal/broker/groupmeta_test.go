@@ -59,6 +59,37 @@ func describeGroup(ctx context.Context, t *testing.T, cl *kgo.Client, id string)
 	return resp.Groups[0]
 }
 
+// joinAndSync makes a one-member group with raw requests: the member id
+// handshake, JoinGroup, then the leader's SyncGroup giving itself
+// assignment.
+func joinAndSync(ctx context.Context, t *testing.T, cl *kgo.Client, id string, subscription, assignment []byte) (string, int32) {
+	t.Helper()
+	join := kmsg.NewPtrJoinGroupRequest()
+	join.Group, join.ProtocolType, join.SessionTimeoutMillis, join.RebalanceTimeoutMillis = id, "consumer", 30000, 30000
+	proto := kmsg.NewJoinGroupRequestProtocol()
+	proto.Name, proto.Metadata = "range", subscription
+	join.Protocols = append(join.Protocols, proto)
+	var jr *kmsg.JoinGroupResponse
+	eventually(t, "the coordinator answers", func() bool {
+		var err error
+		jr, err = join.RequestWith(ctx, cl)
+		return err == nil && jr.ErrorCode == kerr.MemberIDRequired.Code
+	})
+	join.MemberID = jr.MemberID
+	jr, err := join.RequestWith(ctx, cl)
+	require.NoError(t, err)
+	require.Zero(t, jr.ErrorCode)
+	sync := kmsg.NewPtrSyncGroupRequest()
+	sync.Group, sync.MemberID, sync.Generation = id, jr.MemberID, jr.Generation
+	sa := kmsg.NewSyncGroupRequestGroupAssignment()
+	sa.MemberID, sa.MemberAssignment = jr.MemberID, assignment
+	sync.GroupAssignment = append(sync.GroupAssignment, sa)
+	sr, err := sync.RequestWith(ctx, cl)
+	require.NoError(t, err)
+	require.Zero(t, sr.ErrorCode)
+	return jr.MemberID, jr.Generation
+}
+
 // A group's generation, members and assignments are written to
 // __consumer_offsets as Kafka's group metadata records when a generation
 // completes, and reloaded by the coordinator after a restart: the member
@@ -78,32 +109,8 @@ func TestGroupMetadataSurvivesRestart(t *testing.T) {
 		return b, cl
 	}
 	b, cl := start()
-	// The member id handshake, then generation 1.
-	join := kmsg.NewPtrJoinGroupRequest()
-	join.Group, join.ProtocolType, join.SessionTimeoutMillis, join.RebalanceTimeoutMillis = "gm", "consumer", 30000, 30000
-	proto := kmsg.NewJoinGroupRequestProtocol()
-	proto.Name, proto.Metadata = "range", []byte("subscription")
-	join.Protocols = append(join.Protocols, proto)
-	var jr *kmsg.JoinGroupResponse
-	eventually(t, "the coordinator answers", func() bool {
-		var err error
-		jr, err = join.RequestWith(ctx, cl)
-		return err == nil && jr.ErrorCode == kerr.MemberIDRequired.Code
-	})
-	join.MemberID = jr.MemberID
-	jr, err := join.RequestWith(ctx, cl)
-	require.NoError(t, err)
-	require.Zero(t, jr.ErrorCode)
-	require.Equal(t, int32(1), jr.Generation)
-	member := jr.MemberID
-	sync := kmsg.NewPtrSyncGroupRequest()
-	sync.Group, sync.MemberID, sync.Generation = "gm", member, 1
-	sa := kmsg.NewSyncGroupRequestGroupAssignment()
-	sa.MemberID, sa.MemberAssignment = member, []byte("assigned-p0")
-	sync.GroupAssignment = append(sync.GroupAssignment, sa)
-	sr, err := sync.RequestWith(ctx, cl)
-	require.NoError(t, err)
-	require.Zero(t, sr.ErrorCode)
+	member, generation := joinAndSync(ctx, t, cl, "gm", []byte("subscription"), []byte("assigned-p0"))
+	require.Equal(t, int32(1), generation)
 
 	recs := groupRecords(t, b, "gm")
 	require.Len(t, recs, 1, "one record for the completed generation")
@@ -133,11 +140,9 @@ func TestGroupMetadataSurvivesRestart(t *testing.T) {
 	hr, err := hb.RequestWith(ctx, cl)
 	require.NoError(t, err)
 	require.Zero(t, hr.ErrorCode, "the member's generation is still current")
-	sr, err = func() (*kmsg.SyncGroupResponse, error) {
-		s := kmsg.NewPtrSyncGroupRequest()
-		s.Group, s.MemberID, s.Generation = "gm", member, 1
-		return s.RequestWith(ctx, cl)
-	}()
+	resync := kmsg.NewPtrSyncGroupRequest()
+	resync.Group, resync.MemberID, resync.Generation = "gm", member, 1
+	sr, err := resync.RequestWith(ctx, cl)
 	require.NoError(t, err)
 	require.Zero(t, sr.ErrorCode)
 	require.Equal(t, []byte("assigned-p0"), sr.MemberAssignment)
@@ -195,29 +200,7 @@ func TestGroupStateMovesWithCoordinator(t *testing.T) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(bs[0].Addr(), bs[1].Addr()))
 	require.NoError(t, err)
 	defer cl.Close()
-	join := kmsg.NewPtrJoinGroupRequest()
-	join.Group, join.ProtocolType, join.SessionTimeoutMillis, join.RebalanceTimeoutMillis = "mv", "consumer", 30000, 30000
-	proto := kmsg.NewJoinGroupRequestProtocol()
-	proto.Name, proto.Metadata = "range", []byte("sub")
-	join.Protocols = append(join.Protocols, proto)
-	var jr *kmsg.JoinGroupResponse
-	eventually(t, "the coordinator answers", func() bool {
-		var err error
-		jr, err = join.RequestWith(ctx, cl)
-		return err == nil && jr.ErrorCode == kerr.MemberIDRequired.Code
-	})
-	join.MemberID = jr.MemberID
-	jr, err = join.RequestWith(ctx, cl)
-	require.NoError(t, err)
-	require.Zero(t, jr.ErrorCode)
-	sync := kmsg.NewPtrSyncGroupRequest()
-	sync.Group, sync.MemberID, sync.Generation = "mv", jr.MemberID, jr.Generation
-	sa := kmsg.NewSyncGroupRequestGroupAssignment()
-	sa.MemberID, sa.MemberAssignment = jr.MemberID, []byte("a")
-	sync.GroupAssignment = append(sync.GroupAssignment, sa)
-	sr, err := sync.RequestWith(ctx, cl)
-	require.NoError(t, err)
-	require.Zero(t, sr.ErrorCode)
+	member, generation := joinAndSync(ctx, t, cl, "mv", []byte("sub"), []byte("a"))
 
 	fc := kmsg.NewPtrFindCoordinatorRequest()
 	fc.CoordinatorKey = "mv"
@@ -234,7 +217,7 @@ func TestGroupStateMovesWithCoordinator(t *testing.T) {
 	require.NoError(t, coordinator.Close())
 
 	hb := kmsg.NewPtrHeartbeatRequest()
-	hb.Group, hb.MemberID, hb.Generation = "mv", jr.MemberID, jr.Generation
+	hb.Group, hb.MemberID, hb.Generation = "mv", member, generation
 	eventually(t, "the new coordinator knows the member", func() bool {
 		hr, err := hb.RequestWith(ctx, cl)
 		return err == nil && hr.ErrorCode == 0
