@@ -158,3 +158,29 @@ func TestElectionReassignGolden(t *testing.T) {
 	r = ok(t, "", "reassign-partitions", "--zookeeper", zkc, "--verify", "--reassignment-json-file", same, "--preserve-throttles")
 	require.Equal(t, "Status of partition reassignment:\nThere is no active reassignment of partition re-1, but replica set is 1,3 rather than 2,3.\n", r.stdout)
 }
+
+// An unclean election through the API: the only live replica of a
+// leaderless partition is out of the ISR, and --election-type unclean
+// makes it the leader.
+func TestUncleanElection(t *testing.T) {
+	c := startCluster(t, 2, func(cfg *config.Config) { cfg.AutoLeaderRebalanceEnable = false })
+	zkc := c.connect
+	ok(t, "", "topics", "--zookeeper", zkc, "--create", "--topic", "un", "--replica-assignment", "1:2")
+	describe := func() string { return run(t, "", "topics", "--zookeeper", zkc, "--describe", "--topic", "un").stdout }
+	eventually(t, "un led by 1 with both in the ISR", func() bool {
+		return strings.Contains(describe(), "\tLeader: 1\tReplicas: 1,2\tIsr: 1,2\n")
+	})
+	c.stop(2)
+	eventually(t, "2 out of the ISR", func() bool { return strings.Contains(describe(), "\tLeader: 1\tReplicas: 1,2\tIsr: 1\n") })
+	c.stop(1)
+	c.restart(2)
+	eventually(t, "un without a leader", func() bool { return strings.Contains(describe(), "\tLeader: none\tReplicas: 1,2\tIsr: 1\n") })
+	bs := c.brokers[1].Addr()
+	r := run(t, "", "leader-election", "--bootstrap-server", bs, "--election-type", "preferred", "--topic", "un", "--partition", "0")
+	require.Equal(t, 1, r.code)
+	require.Regexp(t, `^Error completing leader election \(PREFERRED\) for partition: un-0: .+\n$`, r.stdout)
+	require.Equal(t, "Error: 1 replica(s) could not be elected\n", r.stderr)
+	r = ok(t, "", "leader-election", "--bootstrap-server", bs, "--election-type", "unclean", "--all-topic-partitions")
+	require.Equal(t, "Successfully completed leader election (UNCLEAN) for partitions un-0\n", r.stdout)
+	eventually(t, "un led by 2", func() bool { return strings.Contains(describe(), "\tLeader: 2\tReplicas: 1,2\tIsr: 2\n") })
+}
