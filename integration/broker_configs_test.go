@@ -181,33 +181,29 @@ func TestBrokerThreeOnApacheZooKeeperConfigs(t *testing.T) {
 	require.NoError(t, err)
 	_, err = zc.Create("/kafka/three/brokers/topics/legacy", []byte(`{"version":1,"partitions":{"0":[2]}}`), 0, zk.WorldACL(zk.PermAll))
 	require.NoError(t, err)
-	eventually("legacy topic described", func() bool {
-		rc, err := adm.DescribeTopicConfigs(ctx, "legacy")
+	topicConfig := func(topic, key string) (string, kmsg.ConfigSource) {
+		rc, err := adm.DescribeTopicConfigs(ctx, topic)
 		if err != nil || rc[0].Err != nil {
-			return false
+			return "", -1
 		}
 		for _, c := range rc[0].Configs {
-			if c.Key == "segment.bytes" {
-				return *c.Value == "2048" && c.Source == kmsg.ConfigSourceDynamicTopicConfig
+			if c.Key == key {
+				return *c.Value, c.Source
 			}
 		}
-		return false
+		return "", -1
+	}
+	eventually("legacy topic described", func() bool {
+		v, src := topicConfig("legacy", "segment.bytes")
+		return v == "2048" && src == kmsg.ConfigSourceDynamicTopicConfig
 	})
 	_, err = zc.Set("/kafka/three/config/topics/legacy", []byte(`{"version":1,"config":{"segment.bytes":"1024","retention.ms":"60000"}}`), -1)
 	require.NoError(t, err)
 	_, err = zc.Create("/kafka/three/config/changes/config_change_", []byte(`{"version":2,"entity_path":"topics/legacy"}`), zk.FlagSequence, zk.WorldACL(zk.PermAll))
 	require.NoError(t, err)
 	eventually("legacy config change seen", func() bool {
-		rc, err := adm.DescribeTopicConfigs(ctx, "legacy")
-		if err != nil || rc[0].Err != nil {
-			return false
-		}
-		for _, c := range rc[0].Configs {
-			if c.Key == "retention.ms" {
-				return *c.Value == "60000"
-			}
-		}
-		return false
+		v, _ := topicConfig("legacy", "retention.ms")
+		return v == "60000"
 	})
 	for i := 0; i < 30; i++ {
 		require.NoError(t, cl.ProduceSync(ctx, &kgo.Record{Topic: "legacy", Partition: 0, Value: []byte(strings.Repeat("w", 200))}).FirstErr())

@@ -393,14 +393,7 @@ func EncodeTopicConfig(cfg map[string]string) []byte {
 
 // DecodeTopicConfig parses /config/topics/<t>.
 func DecodeTopicConfig(topic string, b []byte) (map[string]string, error) {
-	var c TopicConfig
-	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrPayload, TopicConfigPath(topic), err)
-	}
-	if c.Config == nil {
-		c.Config = map[string]string{}
-	}
-	return c.Config, nil
+	return DecodeEntityConfig(TopicConfigPath(topic), b)
 }
 
 // ConfigBrokersPath holds the dynamic broker configs: /config/brokers/<id>

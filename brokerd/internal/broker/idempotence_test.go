@@ -8,7 +8,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"mqstack/proto/kafka"
 	"mqstack/proto/kafkazk"
 )
 
@@ -45,25 +44,7 @@ func TestIdempotentProduce(t *testing.T) {
 	require.Error(t, terr)
 
 	produce := func(epoch int16, seq int32, n int) kmsg.ProduceResponseTopicPartition {
-		opts := kafka.NewBatchOptions()
-		opts.ProducerID, opts.ProducerEpoch, opts.BaseSequence = pid, epoch, seq
-		var recs []kafka.Record
-		for i := range n {
-			recs = append(recs, kafka.Record{Offset: int64(i), Value: []byte("x")})
-		}
-		batch, err := kafka.AppendBatch(nil, opts, recs)
-		require.NoError(t, err)
-		req := kmsg.NewPtrProduceRequest()
-		req.Acks, req.TimeoutMillis = -1, 5000
-		rt := kmsg.NewProduceRequestTopic()
-		rt.Topic = "idem"
-		rp := kmsg.NewProduceRequestTopicPartition()
-		rp.Records = batch
-		rt.Partitions = []kmsg.ProduceRequestTopicPartition{rp}
-		req.Topics = []kmsg.ProduceRequestTopic{rt}
-		resp, err := req.RequestWith(ctx, cl)
-		require.NoError(t, err)
-		return resp.Topics[0].Partitions[0]
+		return idempotentProduce(ctx, t, cl, "idem", pid, epoch, seq, n)
 	}
 	r := produce(0, 0, 3)
 	require.Equal(t, int16(0), r.ErrorCode)

@@ -16,11 +16,11 @@ import (
 	"mqstack/proto/kafka"
 )
 
-// idempotentProduce sends one idempotent batch of n records.
-func idempotentProduce(ctx context.Context, t *testing.T, cl *kgo.Client, topic string, pid int64, seq int32, n int) kmsg.ProduceResponseTopicPartition {
+// idempotentProduce sends one idempotent batch of n records (acks=all).
+func idempotentProduce(ctx context.Context, t *testing.T, cl *kgo.Client, topic string, pid int64, epoch int16, seq int32, n int) kmsg.ProduceResponseTopicPartition {
 	t.Helper()
 	opts := kafka.NewBatchOptions()
-	opts.ProducerID, opts.ProducerEpoch, opts.BaseSequence = pid, 0, seq
+	opts.ProducerID, opts.ProducerEpoch, opts.BaseSequence = pid, epoch, seq
 	var recs []kafka.Record
 	for i := range n {
 		recs = append(recs, kafka.Record{Offset: int64(i), Value: []byte(strings.Repeat("v", 100))})
@@ -90,7 +90,7 @@ func TestProducerStateSurvivesRestart(t *testing.T) {
 	seq := int32(0)
 	var last kmsg.ProduceResponseTopicPartition
 	for i := 0; i < 6; i++ {
-		last = idempotentProduce(ctx, t, cl, "ps", pid, seq, 3)
+		last = idempotentProduce(ctx, t, cl, "ps", pid, 0, seq, 3)
 		require.Zero(t, last.ErrorCode)
 		seq += 3
 	}
@@ -103,12 +103,12 @@ func TestProducerStateSurvivesRestart(t *testing.T) {
 		t.Helper()
 		l, ok := b.dir.Log(tp("ps", 0))
 		require.True(t, ok)
-		r := idempotentProduce(ctx, t, cl, "ps", pid, seq-3, 3)
+		r := idempotentProduce(ctx, t, cl, "ps", pid, 0, seq-3, 3)
 		require.Zero(t, r.ErrorCode, what)
 		require.Equal(t, last.BaseOffset, r.BaseOffset, "%s: the retry gets its original offset", what)
 		require.Equal(t, leo, l.LogEndOffset(), "%s: nothing appended twice", what)
-		require.Equal(t, kerr.OutOfOrderSequenceNumber.Code, idempotentProduce(ctx, t, cl, "ps", pid, seq+5, 1).ErrorCode, what)
-		last = idempotentProduce(ctx, t, cl, "ps", pid, seq, 3)
+		require.Equal(t, kerr.OutOfOrderSequenceNumber.Code, idempotentProduce(ctx, t, cl, "ps", pid, 0, seq+5, 1).ErrorCode, what)
+		last = idempotentProduce(ctx, t, cl, "ps", pid, 0, seq, 3)
 		require.Zero(t, last.ErrorCode, what)
 		require.Equal(t, leo, last.BaseOffset, what)
 		seq += 3
