@@ -21,7 +21,7 @@ import (
 	"mqstack/proto/kafkazk"
 )
 
-var topicsTool = register(&Tool{
+var _ = register(&Tool{
 	Name:      "topics",
 	Summary:   "Create, delete, describe, or change a topic.",
 	ErrPrefix: "Error while executing topic command : ",
