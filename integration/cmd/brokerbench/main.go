@@ -13,7 +13,8 @@
 //     2,000,000 records/s);
 //
 //   - the broker's resident memory (VmHWM peak and VmRSS after, from
-//     /proc/<pid>/status).
+//     /proc/<pid>/status), and the CPU the broker and the client used in
+//     each run (percent of one CPU over the run's wall time).
 //
 //     go run ./integration/cmd/brokerbench -zkd bin/zkd -brokerd bin/brokerd
 //
@@ -187,6 +188,34 @@ type result struct {
 	records int
 	bytes   int64
 	elapsed time.Duration
+	// CPU time the broker and this process (the franz-go client) used
+	// during the run.
+	brokerCPU, clientCPU time.Duration
+}
+
+// procCPU is a process' user+system CPU time from /proc/<pid>/stat.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which may hold spaces) in parentheses.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+}
+
+// measured runs fn and fills in the CPU both processes used.
+func measured(brokerPID int, fn func() (result, error)) (result, error) {
+	b0, c0 := procCPU(brokerPID), procCPU(os.Getpid())
+	r, err := fn()
+	r.brokerCPU, r.clientCPU = procCPU(brokerPID)-b0, procCPU(os.Getpid())-c0
+	return r, err
 }
 
 func (r result) rate() float64 { return float64(r.records) / r.elapsed.Seconds() }
@@ -318,19 +347,19 @@ func run(o options) error {
 	}
 	progress("disk: %.0f MiB/s", disk)
 	progress("producing %d records of 100 B", o.records100)
-	p100, err := produce(ctx, o, addr, "b100", o.records100, 100)
+	p100, err := measured(pid, func() (result, error) { return produce(ctx, o, addr, "b100", o.records100, 100) })
 	if err != nil {
 		return err
 	}
 	progress("%.0f records/s", p100.rate())
 	progress("producing %d records of 1 KiB", o.records1k)
-	p1k, err := produce(ctx, o, addr, "b1k", o.records1k, 1024)
+	p1k, err := measured(pid, func() (result, error) { return produce(ctx, o, addr, "b1k", o.records1k, 1024) })
 	if err != nil {
 		return err
 	}
 	progress("%.0f MiB/s", p1k.mibs())
 	progress("consuming %d records of 100 B", o.records100+1)
-	c100, err := consume(ctx, addr, "b100", o.records100+1)
+	c100, err := measured(pid, func() (result, error) { return consume(ctx, addr, "b100", o.records100+1) })
 	if err != nil {
 		return err
 	}
@@ -341,10 +370,15 @@ func run(o options) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nbrokerbench, %s, %d CPUs, load average %s, %d partitions, no compression, acks=1\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"),
 		runtime.NumCPU(), strings.Join(strings.Fields(string(load))[:3], " "), o.partitions)
-	fmt.Fprintf(&b, "| %-26s | %10s | %14s | %8s | %20s |\n", "run", "records", "records/s", "MiB/s", "target")
-	fmt.Fprintf(&b, "|----------------------------|-----------:|---------------:|---------:|----------------------|\n")
+	fmt.Fprintf(&b, "| %-26s | %10s | %14s | %8s | %20s | %10s | %10s | %16s |\n", "run", "records", "records/s", "MiB/s", "target", "broker CPU", "client CPU", "rec/broker CPU-s")
+	fmt.Fprintf(&b, "|----------------------------|-----------:|---------------:|---------:|----------------------|-----------:|-----------:|-----------------:|\n")
 	row := func(r result, target string) {
-		fmt.Fprintf(&b, "| %-26s | %10d | %14.0f | %8.1f | %20s |\n", r.name, r.records, r.rate(), r.mibs(), target)
+		perCPU := 0.0
+		if r.brokerCPU > 0 {
+			perCPU = float64(r.records) / r.brokerCPU.Seconds()
+		}
+		fmt.Fprintf(&b, "| %-26s | %10d | %14.0f | %8.1f | %20s | %9.0f%% | %9.0f%% | %16.0f |\n", r.name, r.records, r.rate(), r.mibs(), target,
+			100*r.brokerCPU.Seconds()/r.elapsed.Seconds(), 100*r.clientCPU.Seconds()/r.elapsed.Seconds(), perCPU)
 	}
 	row(p100, ">= 1,000,000 rec/s")
 	row(p1k, fmt.Sprintf(">= %.0f MiB/s (80%%)", 0.8*disk))
