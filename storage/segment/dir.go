@@ -34,6 +34,7 @@ type DirOptions struct {
 // LogDir is a log directory: its partition logs and its checkpoint files.
 // Lock order: LogDir.mu before Log.mu.
 type LogDir struct {
+	cpMu sync.Mutex // serialises checkpoint file writes; taken before mu
 	mu   sync.Mutex
 	opts DirOptions
 	log  zerolog.Logger
@@ -199,21 +200,37 @@ func (d *LogDir) DeleteLog(tp checkpoint.TopicPartition) error {
 // Checkpoint writes recovery-point-offset-checkpoint,
 // log-start-offset-checkpoint and replication-offset-checkpoint (high
 // watermarks) for every log.
+//
+// The offsets are read under the directory lock, the files written after
+// it is released (the fsyncs can take long on a busy disk, and Log lookups
+// must not wait for them); cpMu keeps writers in order.
 func (d *LogDir) Checkpoint() error {
+	d.cpMu.Lock()
+	defer d.cpMu.Unlock()
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.checkpointLocked()
+	rp, lso, hw := d.offsetsLocked()
+	d.mu.Unlock()
+	return d.writeCheckpoints(rp, lso, hw)
 }
 
+// checkpointLocked writes the checkpoints; callers hold cpMu and mu.
 func (d *LogDir) checkpointLocked() error {
-	rp := map[checkpoint.TopicPartition]int64{}
-	lso := map[checkpoint.TopicPartition]int64{}
-	hw := map[checkpoint.TopicPartition]int64{}
+	return d.writeCheckpoints(d.offsetsLocked())
+}
+
+func (d *LogDir) offsetsLocked() (rp, lso, hw map[checkpoint.TopicPartition]int64) {
+	rp = map[checkpoint.TopicPartition]int64{}
+	lso = map[checkpoint.TopicPartition]int64{}
+	hw = map[checkpoint.TopicPartition]int64{}
 	for tp, l := range d.logs {
 		rp[tp] = l.RecoveryPoint()
 		lso[tp] = l.LogStartOffset()
 		hw[tp] = l.HighWatermark()
 	}
+	return rp, lso, hw
+}
+
+func (d *LogDir) writeCheckpoints(rp, lso, hw map[checkpoint.TopicPartition]int64) error {
 	if err := checkpoint.WriteOffsets(d.opts.FS, filepath.Join(d.opts.Path, checkpoint.RecoveryPointFile), rp); err != nil {
 		return err
 	}
@@ -236,6 +253,8 @@ func (d *LogDir) closeLogs() error {
 // Close flushes and closes every log, writes the checkpoints and, only if
 // all of that worked, the clean shutdown marker.
 func (d *LogDir) Close() error {
+	d.cpMu.Lock()
+	defer d.cpMu.Unlock()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.closeLogs(); err != nil {

@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"mqstack/brokerd/internal/coord"
 )
 
 // BenchmarkProduce100B: one franz-go producer, 100-byte records, acks=1,
@@ -88,6 +90,9 @@ func benchCluster(b *testing.B, opts ...kgo.Opt) (*kgo.Client, []*Broker) {
 		b.Cleanup(func() { _ = br.Close() })
 		bs = append(bs, br)
 		seeds = append(seeds, br.Addr())
+	}
+	for _, br := range bs {
+		br.coord.WaitFor(10*time.Second, func(v coord.View) bool { return len(v.Brokers) == 3 })
 	}
 	adm, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
 	require.NoError(b, err)
