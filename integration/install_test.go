@@ -243,6 +243,30 @@ func TestInstallOverSSH(t *testing.T) {
 	assert.Contains(t, out, "install.sh: h2: port 2181 (zkd client port, zk_client_port) is already in use")
 	assert.Contains(t, out, "choose another port in [vars] of "+inv)
 
+	// A broker advertising an address the other hosts cannot reach (ZooKeeper
+	// on h1 alone, one broker on h2 that advertises a wrong IP): caught after
+	// it registers, naming both hosts and the fix. Then both are stopped and
+	// their prefixes emptied for the real install.
+	wrong := strings.Replace(h.ips[1], ".2", ".77", 1)
+	adv := filepath.Join(h.dir, "advertised.ini")
+	require.NoError(t, os.WriteFile(adv, []byte(fmt.Sprintf("[zookeeper]\nh1 address=%s ssh=root@%s\n[kafka]\nh2 address=%s ssh=root@%s broker.id=2\n[vars]\nprefix=%s\nwait=60\n",
+		h.ips[0], h.ips[0], wrong, h.ips[1], h.prefix)), 0o644))
+	out, err = h.install(t, adv, tarball)
+	require.Error(t, err, out)
+	assert.Contains(t, out, "/brokers/ids = [2]")
+	assert.Contains(t, out, "install.sh: h1 cannot reach broker 2's advertised listener "+wrong+":9092 (")
+	assert.Contains(t, out, "set address= for h2 in "+adv+" to an address the other hosts and clients reach")
+	_, err = h.ssh(1, h.prefix+"/current/bin/zkServer.sh stop "+h.prefix+"/conf/zoo.cfg")
+	require.NoError(t, err)
+	_, err = h.ssh(2, "LOG_DIR="+h.prefix+"/logs "+h.prefix+"/current/bin/kafka-server-stop.sh")
+	require.NoError(t, err)
+	for i := 1; i <= 3; i++ {
+		entries, _ := os.ReadDir(h.hostDir(i))
+		for _, e := range entries {
+			require.NoError(t, os.RemoveAll(filepath.Join(h.hostDir(i), e.Name())))
+		}
+	}
+
 	// The install.
 	start := time.Now()
 	out, err = h.install(t, inv, tarball)

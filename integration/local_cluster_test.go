@@ -10,12 +10,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -229,10 +231,27 @@ func TestLocalClusterScript(t *testing.T) {
 	}
 
 	if haveEagle {
-		resp, err := http.Get("http://" + port(8048) + "/healthz")
-		require.NoError(t, err)
-		resp.Body.Close()
-		assert.Equal(t, http.StatusOK, resp.StatusCode)
+		// The login the banner prints is eagle's admin login.
+		m := regexp.MustCompile(`eagle +http://\S+ +login admin / (\S+)`).FindStringSubmatch(banner)
+		require.NotNil(t, m, "no eagle login in the banner:\n%s", banner)
+		get := func(password string) (int, string) {
+			req, err := http.NewRequest("GET", "http://"+port(8048)+"/brokers", nil)
+			require.NoError(t, err)
+			req.SetBasicAuth("admin", password)
+			req.Header.Set("Accept", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(body)
+		}
+		// The printed password is accepted (eagle then asks for a new one
+		// before showing pages); a wrong one is not.
+		code, body := get(m[1])
+		assert.Equal(t, http.StatusForbidden, code, body)
+		assert.Contains(t, body, "must be changed first")
+		code, _ = get(m[1] + "x")
+		assert.Equal(t, http.StatusUnauthorized, code, "a wrong password")
 	}
 
 	// Ctrl-C: SIGINT to the script stops everything it started, in order.

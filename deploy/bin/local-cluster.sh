@@ -317,6 +317,7 @@ cmd_start() {
     pw="$(sed -n 's/^EAGLE ADMIN user=admin password=\([^ ]*\).*/\1/p' "$LOGS/eagle.log" | head -n 1)"
     if [ -n "$pw" ]; then
       (umask 077 && echo "$pw" > "$VAR/eagle/admin-password")
+      pw="$pw (eagle asks for a new one at the first login)"
     elif [ -f "$VAR/eagle/admin-password" ]; then
       pw="$(cat "$VAR/eagle/admin-password") (from the first start, unless you changed it)"
     fi
