@@ -78,3 +78,36 @@ func TestTopicsGolden(t *testing.T) {
 	require.Equal(t, 1, r.code)
 	require.Equal(t, "topics: bogus is not a recognized option (see --help)\n", r.stderr)
 }
+
+// --describe after a broker stops: its RF 1 partition has no leader
+// ("Leader: none", Kafka 2.8) and an RF 3 partition's ISR shrinks, in
+// both modes, and --unavailable-partitions / --under-replicated-partitions
+// pick exactly those.
+func TestTopicsDescribeAfterBrokerStops(t *testing.T) {
+	c := startCluster(t, 3, nil)
+	zk := c.connect
+	ok(t, "", "topics", "--zookeeper", zk, "--create", "--topic", "solo", "--replica-assignment", "3,1")
+	ok(t, "", "topics", "--zookeeper", zk, "--create", "--topic", "trio", "--replica-assignment", "1:2:3")
+	eventually(t, "trio's ISR complete", func() bool { return len(c.isr("trio", 0)) == 5 && c.isr("solo", 0) == "3" })
+	c.stop(3)
+	var want string
+	eventually(t, "solo-0 without a leader and 3 out of trio's ISR", func() bool {
+		isr := c.isr("trio", 0)
+		if strings.Contains(isr, "3") {
+			return false
+		}
+		want = "\tTopic: solo\tPartition: 0\tLeader: none\tReplicas: 3\tIsr: " + c.isr("solo", 0) + "\n"
+		return strings.Contains(run(t, "", "topics", "--zookeeper", zk, "--describe", "--topic", "solo").stdout, want)
+	})
+	r := ok(t, "", "topics", "--zookeeper", zk, "--describe", "--unavailable-partitions")
+	require.Equal(t, want, r.stdout)
+	r = ok(t, "", "topics", "--zookeeper", zk, "--describe", "--under-replicated-partitions", "--topic", "trio")
+	require.Equal(t, "\tTopic: trio\tPartition: 0\tLeader: 1\tReplicas: 1,2,3\tIsr: "+c.isr("trio", 0)+"\n", r.stdout)
+	// The admin API: what the brokers' metadata reports, printed the same way.
+	for _, b := range c.brokers[:2] {
+		eventually(t, "metadata on "+b.Addr(), func() bool {
+			out := run(t, "", "topics", "--bootstrap-server", b.Addr(), "--describe", "--unavailable-partitions").stdout
+			return strings.HasPrefix(out, "\tTopic: solo\tPartition: 0\tLeader: none\tReplicas: 3\tIsr: ") && strings.Count(out, "\n") == 1
+		})
+	}
+}
