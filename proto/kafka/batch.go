@@ -249,53 +249,99 @@ func decodeRecords(h BatchHeader, body []byte) ([]Record, error) {
 		return nil, fmt.Errorf("%w: %d records cannot fit in %d bytes", ErrCorrupt, h.RecordCount, len(body))
 	}
 	recs := make([]Record, 0, h.RecordCount)
+	if err := walkRecords(h, body, func(r Record) { recs = append(recs, r) }, false); err != nil {
+		return nil, err
+	}
+	return recs, nil
+}
+
+// ValidateRecords checks every record of a batch whose header CheckBatch
+// accepted (b is the whole batch), without keeping them: the records
+// decode (after decompression, bounded by maxDecompressed), their count
+// matches RecordCount and LastOffsetDelta+1, and their offset deltas are
+// 0, 1, 2... as a producer must write them. It allocates nothing for an
+// uncompressed batch (the leader's produce path).
+func ValidateRecords(h BatchHeader, b []byte, maxDecompressed int) error {
+	if int64(h.RecordCount) != int64(h.LastOffsetDelta)+1 {
+		return fmt.Errorf("%w: %d records but lastOffsetDelta %d", ErrCorrupt, h.RecordCount, h.LastOffsetDelta)
+	}
+	body := b[HeaderSize:h.Size()]
+	if c := h.Compression(); c != CompressionNone {
+		var err error
+		if body, err = Decompress(c, body, maxDecompressed); err != nil {
+			return fmt.Errorf("batch at base offset %d: %w", h.BaseOffset, err)
+		}
+	}
+	if int64(h.RecordCount) > int64(len(body)/minRecordSize) {
+		return fmt.Errorf("%w: %d records cannot fit in %d bytes", ErrCorrupt, h.RecordCount, len(body))
+	}
+	if err := walkRecords(h, body, nil, true); err != nil {
+		return fmt.Errorf("batch at base offset %d: %w", h.BaseOffset, err)
+	}
+	return nil
+}
+
+// walkRecords reads every record of a batch body, checking its framing;
+// visit (when not nil) gets each record decoded, with its header keys
+// copied. sequential requires offset deltas 0, 1, 2...
+func walkRecords(h BatchHeader, body []byte, visit func(Record), sequential bool) error {
 	r := reader{b: body}
+	var rec Record
 	for i := int32(0); i < h.RecordCount; i++ {
 		length := r.varint()
 		if r.err != nil {
 			break
 		}
 		if length < 0 || int(length) > len(r.b)-r.off {
-			return nil, fmt.Errorf("%w: record %d length %d exceeds the %d bytes left", ErrCorrupt, i, length, len(r.b)-r.off)
+			return fmt.Errorf("%w: record %d length %d exceeds the %d bytes left", ErrCorrupt, i, length, len(r.b)-r.off)
 		}
 		end := r.off + int(length)
 		rr := reader{b: r.b[:end], off: r.off}
-		var rec Record
+		rec = Record{}
 		rec.Attributes = int8(rr.byte1())
 		rec.Timestamp = h.BaseTimestamp + rr.varlong()
-		rec.Offset = h.BaseOffset + int64(rr.varint())
+		delta := rr.varint()
+		rec.Offset = h.BaseOffset + int64(delta)
 		rec.Key = rr.bytes()
 		rec.Value = rr.bytes()
 		n := rr.varint()
 		if rr.err == nil && (n < 0 || int(n) > (end-rr.off)/2) {
-			return nil, fmt.Errorf("%w: record %d header count %d", ErrCorrupt, i, n)
+			return fmt.Errorf("%w: record %d header count %d", ErrCorrupt, i, n)
 		}
-		if n > 0 {
+		if n > 0 && visit != nil {
 			rec.Headers = make([]Header, 0, n)
 		}
 		for j := int32(0); j < n && rr.err == nil; j++ {
 			k := rr.bytes()
 			if k == nil && rr.err == nil {
-				return nil, fmt.Errorf("%w: record %d header %d has a null key", ErrCorrupt, i, j)
+				return fmt.Errorf("%w: record %d header %d has a null key", ErrCorrupt, i, j)
 			}
-			rec.Headers = append(rec.Headers, Header{Key: string(k), Value: rr.bytes()})
+			v := rr.bytes()
+			if visit != nil {
+				rec.Headers = append(rec.Headers, Header{Key: string(k), Value: v})
+			}
 		}
 		if rr.err != nil {
-			return nil, fmt.Errorf("record %d: %w", i, rr.err)
+			return fmt.Errorf("record %d: %w", i, rr.err)
 		}
 		if rr.off != end {
-			return nil, fmt.Errorf("%w: record %d has %d bytes after its headers", ErrCorrupt, i, end-rr.off)
+			return fmt.Errorf("%w: record %d has %d bytes after its headers", ErrCorrupt, i, end-rr.off)
+		}
+		if sequential && delta != i {
+			return fmt.Errorf("%w: record %d has offset delta %d", ErrCorrupt, i, delta)
 		}
 		r.off = end
-		recs = append(recs, rec)
+		if visit != nil {
+			visit(rec)
+		}
 	}
 	if r.err != nil {
-		return nil, r.err
+		return r.err
 	}
 	if r.off != len(r.b) {
-		return nil, fmt.Errorf("%w: %d bytes after the last of %d records", ErrCorrupt, len(r.b)-r.off, h.RecordCount)
+		return fmt.Errorf("%w: %d bytes after the last of %d records", ErrCorrupt, len(r.b)-r.off, h.RecordCount)
 	}
-	return recs, nil
+	return nil
 }
 
 // BatchOptions are the header fields chosen by the writer of a batch.

@@ -223,3 +223,92 @@ func TestVarintLimits(t *testing.T) {
 	require.Equal(t, int64(-1<<62), r.varlong())
 	require.NoError(t, r.err)
 }
+
+// ValidateRecords accepts what a producer writes, with no allocation for
+// an uncompressed batch, and refuses offset deltas that are not 0, 1, 2...
+// and counts that disagree with the header.
+func TestValidateRecords(t *testing.T) {
+	recs := []Record{{Offset: 0, Value: []byte("a")}, {Offset: 1, Key: []byte("k"), Value: []byte("b"),
+		Headers: []Header{{Key: "h", Value: []byte("v")}}}, {Offset: 2}}
+	for _, c := range []Compression{CompressionNone, CompressionGzip, CompressionZstd} {
+		opts := NewBatchOptions()
+		opts.Compression = c
+		b, err := AppendBatch(nil, opts, recs)
+		require.NoError(t, err)
+		h, _, err := CheckBatch(b)
+		require.NoError(t, err)
+		require.NoError(t, ValidateRecords(h, b, 1<<20), "compression %d", c)
+		if c == CompressionNone {
+			require.Zero(t, testing.AllocsPerRun(100, func() { _ = ValidateRecords(h, b, 1<<20) }))
+		}
+	}
+	// A gap in the offset deltas (0, 2): the count still matches the
+	// header's lastOffsetDelta+1 only if forced; both are refused.
+	gap, err := AppendBatch(nil, NewBatchOptions(), []Record{{Offset: 0}, {Offset: 2}})
+	require.NoError(t, err)
+	h, _, err := CheckBatch(gap)
+	require.NoError(t, err)
+	require.ErrorIs(t, ValidateRecords(h, gap, 1<<20), ErrCorrupt)
+	opts := NewBatchOptions()
+	opts.LastOffsetDelta = 5 // the cleaner's form: fewer records than offsets
+	kept, err := AppendBatch(nil, opts, []Record{{Offset: 0}, {Offset: 1}})
+	require.NoError(t, err)
+	h, _, err = CheckBatch(kept)
+	require.NoError(t, err)
+	require.ErrorIs(t, ValidateRecords(h, kept, 1<<20), ErrCorrupt)
+}
+
+// ValidateRecords agrees with DecodeBatchLimit plus the producer's rules
+// on any input.
+func FuzzValidateRecords(f *testing.F) {
+	b, _ := AppendBatch(nil, NewBatchOptions(), []Record{{Offset: 0, Value: []byte("x")}, {Offset: 1}})
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, _, err := CheckBatch(b)
+		if err != nil {
+			return
+		}
+		batch, _, derr := DecodeBatchLimit(b, 1<<20)
+		want := derr == nil && int64(len(batch.Records)) == int64(h.LastOffsetDelta)+1
+		if want {
+			for i, r := range batch.Records {
+				if r.Offset-h.BaseOffset != int64(i) {
+					want = false
+				}
+			}
+		}
+		got := ValidateRecords(h, b, 1<<20) == nil
+		require.Equal(t, want, got, "decode error %v", derr)
+	})
+}
+
+// The produce path's record check, ValidateRecords, against decoding the
+// same 1 MiB batch of 100-byte records.
+func BenchmarkValidateRecords(b *testing.B) {
+	var recs []Record
+	for i := 0; i < 9000; i++ {
+		recs = append(recs, Record{Offset: int64(i), Value: make([]byte, 100)})
+	}
+	batch, err := AppendBatch(nil, NewBatchOptions(), recs)
+	require.NoError(b, err)
+	h, _, err := CheckBatch(batch)
+	require.NoError(b, err)
+	b.Run("validate", func(b *testing.B) {
+		b.SetBytes(int64(len(batch)))
+		b.ReportAllocs()
+		for range b.N {
+			if err := ValidateRecords(h, batch, 1<<30); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("decode", func(b *testing.B) {
+		b.SetBytes(int64(len(batch)))
+		b.ReportAllocs()
+		for range b.N {
+			if _, _, err := DecodeBatchLimit(batch, 1<<30); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
