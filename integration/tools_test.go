@@ -254,3 +254,26 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// The console tools and librdkafka (kcat) read each other's records: keys,
+// values, an LZ4 batch from the console producer (values long enough that
+// the client does compress them), kcat's batch in kafka-dump-log.
+func TestToolsKcatInterop(t *testing.T) {
+	needKcat(t)
+	zks := StartServer(t, kindZkd, ServerOptions{})
+	b := startBrokerd(t, 1, zks.Addr())
+	long := strings.Repeat("x", 2000)
+	scriptOK(t, "", "kafka-topics.sh", "--bootstrap-server", b.Addr, "--create", "--topic", "kc", "--partitions", "1", "--replication-factor", "1")
+	scriptOK(t, "k1:v1"+long+"\nk2:v2"+long+"\n", "kafka-console-producer.sh", "--bootstrap-server", b.Addr, "--topic", "kc",
+		"--property", "parse.key=true", "--property", "key.separator=:", "--compression-codec", "lz4")
+	require.Equal(t, "k1=v1"+long+"@0\nk2=v2"+long+"@1\n", kcat(t, "", "-b", b.Addr, "-t", "kc", "-C", "-o", "beginning", "-e", "-q", "-f", "%k=%s@%o\n"))
+	kcat(t, "k3;v3"+long+"\n", "-b", b.Addr, "-t", "kc", "-P", "-K;")
+	r := scriptOK(t, "", "kafka-console-consumer.sh", "--bootstrap-server", b.Addr, "--topic", "kc", "--from-beginning", "--max-messages", "3",
+		"--property", "print.key=true", "--property", "print.offset=true")
+	require.Equal(t, "Offset:0\tk1\tv1"+long+"\nOffset:1\tk2\tv2"+long+"\nOffset:2\tk3\tv3"+long+"\n", r.stdout)
+	seg := filepath.Join(b.logDir(), "kc-0", "00000000000000000000.log")
+	r = scriptOK(t, "", "kafka-dump-log.sh", "--files", seg, "--deep-iteration")
+	require.Regexp(t, `(?m)^baseOffset: 0 lastOffset: 1 count: 2 .* compresscodec: LZ4 crc: \d+ isvalid: true$`, r.stdout)
+	require.Regexp(t, `(?m)^baseOffset: 2 lastOffset: 2 count: 1 baseSequence: -1 lastSequence: -1 producerId: -1 producerEpoch: -1 .* magic: 2 compresscodec: NONE crc: \d+ isvalid: true$`, r.stdout)
+	require.Regexp(t, `(?m)^\| offset: 2 CreateTime: \d+ keysize: 2 valuesize: 2002 sequence: -?\d+ headerKeys: \[\]$`, r.stdout)
+}
