@@ -57,12 +57,7 @@ var _ = register(&Tool{
 const missing = "-"
 
 func runConsumerGroups(e *Env, p *Parsed) error {
-	actions := 0
-	for _, a := range []string{"list", "describe", "delete", "reset-offsets", "delete-offsets"} {
-		if p.Has(a) {
-			actions++
-		}
-	}
+	actions := p.Count("list", "describe", "delete", "reset-offsets", "delete-offsets")
 	if actions != 1 {
 		return usagef("Command must include exactly one action: --list, --describe, --delete, --reset-offsets, --delete-offsets")
 	}
@@ -573,12 +568,7 @@ func resetOffsets(e *Env, p *Parsed) error {
 	if !p.Has("topic") && !p.Has("all-topics") && !p.Has("from-file") {
 		return usagef("One of the reset scopes should be defined: --all-topics, --topic.")
 	}
-	scenarios := 0
-	for _, s := range []string{"to-earliest", "to-latest", "to-current", "to-offset", "shift-by", "to-datetime", "by-duration", "from-file"} {
-		if p.Has(s) {
-			scenarios++
-		}
-	}
+	scenarios := p.Count("to-earliest", "to-latest", "to-current", "to-offset", "shift-by", "to-datetime", "by-duration", "from-file")
 	if scenarios != 1 {
 		return usagef("Option [reset-offsets] takes exactly one of these options: [to-datetime], [by-duration], [to-earliest], [to-latest], [shift-by], [from-file], [to-current], [to-offset]")
 	}

@@ -105,12 +105,7 @@ func runLeaderElection(e *Env, p *Parsed) error {
 	if etype != "PREFERRED" && etype != "UNCLEAN" {
 		return usagef("Cannot convert argument '%s' of option 'election-type' to class org.apache.kafka.common.ElectionType", p.String("election-type"))
 	}
-	n := 0
-	for _, o := range []string{"all-topic-partitions", "topic", "path-to-json-file"} {
-		if p.Has(o) {
-			n++
-		}
-	}
+	n := p.Count("all-topic-partitions", "topic", "path-to-json-file")
 	if n != 1 {
 		return usagef("One and only one of the following options is required: all-topic-partitions, topic, path-to-json-file")
 	}

@@ -132,6 +132,18 @@ func (p *Parsed) Int(name string, def int64) (int64, error) {
 	return n, nil
 }
 
+// Count is how many of the named options were given (Kafka's "exactly
+// one action" checks).
+func (p *Parsed) Count(names ...string) int {
+	n := 0
+	for _, name := range names {
+		if p.Has(name) {
+			n++
+		}
+	}
+	return n
+}
+
 // Require fails unless every named option was given.
 func (p *Parsed) Require(names ...string) error {
 	for _, n := range names {

@@ -105,12 +105,7 @@ func readReassignment(path string) (map[topicPartition][]int32, error) {
 }
 
 func runReassign(e *Env, p *Parsed) error {
-	n := 0
-	for _, a := range []string{"generate", "execute", "verify"} {
-		if p.Has(a) {
-			n++
-		}
-	}
+	n := p.Count("generate", "execute", "verify")
 	if n != 1 {
 		return usagef("Command must include exactly one action: --generate, --execute, --verify")
 	}

@@ -93,12 +93,7 @@ type topicService interface {
 }
 
 func runTopics(e *Env, p *Parsed) error {
-	actions := 0
-	for _, a := range []string{"list", "describe", "create", "alter", "delete"} {
-		if p.Has(a) {
-			actions++
-		}
-	}
+	actions := p.Count("list", "describe", "create", "alter", "delete")
 	if actions != 1 {
 		return usagef("Command must include exactly one action: --list, --describe, --create, --alter or --delete")
 	}
