@@ -135,7 +135,7 @@ func produceOne(b *Broker, c *conn, req *kmsg.ProduceRequest, topic string, rp *
 			pr.mu.Unlock()
 			if dup >= 0 && req.Acks == -1 {
 				// A retry of a batch still being replicated waits for it too.
-				return sp, &ackWait{pr: pr, last: dup, min: minISR}
+				return sp, &ackWait{pr: pr, last: dup + int64(h.LastOffsetDelta), min: minISR}
 			}
 			return sp, nil
 		}

@@ -142,6 +142,9 @@ func (b *Broker) readFetch(c *conn, req *kmsg.FetchRequest, record bool) (*kmsg.
 				sp.RecordBatches = data
 			}
 			b.metrics.bytesOut.Add(float64(n))
+			if req.ReplicaID >= 0 {
+				b.leaderSent(rt.Topic, rp.Partition, n)
+			}
 			total += n
 			left -= n
 			st.Partitions = append(st.Partitions, sp)
@@ -163,9 +166,13 @@ func (b *Broker) fetchLog(replicaID int32, topic string, rp *kmsg.FetchRequestTo
 		}
 		return l, l.HighWatermark(), 0
 	}
-	l, code = b.replicas.replicaFetch(replicaID, checkpoint.TopicPartition{Topic: topic, Partition: rp.Partition}, rp, record)
+	tp := checkpoint.TopicPartition{Topic: topic, Partition: rp.Partition}
+	l, code = b.replicas.replicaFetch(replicaID, tp, rp, record)
 	if code != 0 {
 		return nil, 0, code
+	}
+	if ok, _ := b.leaderThrottle(tp); !ok {
+		return l, rp.FetchOffset, 0 // leader.replication.throttled.rate in debt: no data now
 	}
 	return l, math.MaxInt64, 0
 }

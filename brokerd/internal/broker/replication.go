@@ -74,6 +74,7 @@ type replicaManager struct {
 
 	isrShrinks, isrExpands prometheus.Counter
 	followerQuota          throttle
+	leaderQuota            throttle
 }
 
 func newReplicaManager(b *Broker) *replicaManager {

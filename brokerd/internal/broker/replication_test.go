@@ -292,50 +292,59 @@ func TestReassignmentUnderLoad(t *testing.T) {
 	}
 }
 
-// Replication throttle (follower side): with follower.replication.throttled.
-// replicas=* on the topic and follower.replication.throttled.rate on the
-// follower, the follower cannot copy the data faster than the rate allows
-// (one second of burst and one fetch of replica.fetch.max.bytes beyond
-// it); it still catches up and rejoins the ISR.
-func TestFollowerReplicationThrottle(t *testing.T) {
-	bs := startReplicatedCluster(t, 2, func(c *config.Config) {
-		c.ReplicaFetchMaxBytes = 64 << 10
-		c.ReplicaLagTimeMaxMs = 60000 // throttled followers stay in the ISR here
-	})
-	ctx := ctxT(t)
-	createAssigned(t, bs, "thr", `{"0":[1,2]}`)
-	adm := kadm.NewClient(newClient(t, bs[0], kgo.SeedBrokers(bs[0].Addr(), bs[1].Addr())))
-	const rate = 1 << 20
-	r1, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Name: "follower.replication.throttled.replicas", Value: ptr("*")}}, "thr")
-	require.NoError(t, err)
-	require.NoError(t, r1[0].Err)
-	r2, err := adm.AlterBrokerConfigs(ctx, []kadm.AlterConfig{{Name: "follower.replication.throttled.rate", Value: ptr(fmt.Sprint(rate))}}, 2)
-	require.NoError(t, err)
-	require.NoError(t, r2[0].Err)
-	eventually(t, "the throttle seen by broker 2", func() bool {
-		v := bs[1].view()
-		return bs[1].followerThrottleRate(v) == rate && bs[1].followerThrottled(v, tp("thr", 0))
-	})
+// Replication throttles: with follower.replication.throttled.replicas on
+// the topic and follower.replication.throttled.rate on the follower (or
+// the leader.* pair on the leader), the follower cannot copy the data
+// faster than the rate allows (one second of burst and one fetch of
+// replica.fetch.max.bytes beyond it); it still catches up.
+func TestReplicationThrottle(t *testing.T) {
+	for _, side := range []struct {
+		name   string
+		broker int32
+		list   string
+	}{{"follower", 2, "*"}, {"leader", 1, "0:1"}} {
+		t.Run(side.name, func(t *testing.T) {
+			bs := startReplicatedCluster(t, 2, func(c *config.Config) {
+				c.ReplicaFetchMaxBytes = 64 << 10
+				c.ReplicaLagTimeMaxMs = 60000 // throttled followers stay in the ISR here
+			})
+			ctx := ctxT(t)
+			createAssigned(t, bs, "thr", `{"0":[1,2]}`)
+			adm := kadm.NewClient(newClient(t, bs[0], kgo.SeedBrokers(bs[0].Addr(), bs[1].Addr())))
+			const rate = 1 << 20
+			r1, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Name: side.name + ".replication.throttled.replicas", Value: ptr(side.list)}}, "thr")
+			require.NoError(t, err)
+			require.NoError(t, r1[0].Err)
+			r2, err := adm.AlterBrokerConfigs(ctx, []kadm.AlterConfig{{Name: side.name + ".replication.throttled.rate", Value: ptr(fmt.Sprint(rate))}}, side.broker)
+			require.NoError(t, err)
+			require.NoError(t, r2[0].Err)
+			b := bs[side.broker-1]
+			eventually(t, "the throttle seen", func() bool {
+				v := b.view()
+				return b.throttleRate(v, side.name) == rate && b.throttled(v, tp("thr", 0), side.name)
+			})
 
-	prod := newClient(t, bs[0], kgo.DefaultProduceTopic("thr"), kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite(),
-		kgo.ProducerBatchCompression(kgo.NoCompression()), kgo.ProducerBatchMaxBytes(16<<10))
-	start := time.Now()
-	var recs []*kgo.Record
-	for i := range 3 * 1024 {
-		recs = append(recs, &kgo.Record{Value: []byte(fmt.Sprintf("%01024d", i))})
+			prod := newClient(t, bs[0], kgo.DefaultProduceTopic("thr"), kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite(),
+				kgo.ProducerBatchCompression(kgo.NoCompression()), kgo.ProducerBatchMaxBytes(16<<10))
+			start := time.Now()
+			var recs []*kgo.Record
+			for i := range 3 * 1024 {
+				recs = append(recs, &kgo.Record{Value: []byte(fmt.Sprintf("%01024d", i))})
+			}
+			require.NoError(t, prod.ProduceSync(ctx, recs...).FirstErr())
+			leader, _ := bs[0].dir.Log(tp("thr", 0))
+			follower, _ := bs[1].dir.Log(tp("thr", 0))
+			total := leader.Size()
+			require.Greater(t, total, int64(3<<20))
+			deadline := time.Now().Add(30 * time.Second)
+			for follower.LogEndOffset() < leader.LogEndOffset() {
+				require.True(t, time.Now().Before(deadline), "the throttled follower never caught up")
+				time.Sleep(20 * time.Millisecond)
+			}
+			took := time.Since(start)
+			floor := time.Duration(float64(total-rate-(64<<10)) / rate * float64(time.Second))
+			t.Logf("%d bytes replicated in %s under a %d B/s %s throttle (floor %s)", total, took, rate, side.name, floor)
+			require.GreaterOrEqual(t, took, floor, "replication went faster than the throttle allows")
+		})
 	}
-	require.NoError(t, prod.ProduceSync(ctx, recs...).FirstErr())
-	leader, _ := bs[0].dir.Log(tp("thr", 0))
-	follower, _ := bs[1].dir.Log(tp("thr", 0))
-	total := leader.Size()
-	require.Greater(t, total, int64(3<<20))
-	deadline := time.Now().Add(30 * time.Second)
-	for follower.LogEndOffset() < leader.LogEndOffset() {
-		require.True(t, time.Now().Before(deadline), "the throttled follower never caught up")
-		time.Sleep(20 * time.Millisecond)
-	}
-	took := time.Since(start)
-	floor := time.Duration(float64(total-rate-(64<<10)) / rate * float64(time.Second))
-	t.Logf("%d bytes replicated in %s under a %d B/s throttle (floor %s)", total, took, rate, floor)
-	require.GreaterOrEqual(t, took, floor, "replication went faster than the throttle allows")
 }

@@ -1,14 +1,17 @@
 package broker
 
-// Replication throttles, follower side (Kafka's ReplicationQuotaManager
-// for FollowerReplication): partitions listed for this broker in the
-// topic config follower.replication.throttled.replicas ("*" or
-// "partition:broker,...") share a byte rate of
-// follower.replication.throttled.rate (dynamic broker config, per broker
-// or cluster default). While the fetched bytes are over the rate, throttled
-// partitions are left out of the fetch requests; the others are not
-// slowed. The leader side (leader.replication.throttled.*) is stored and
-// described but not enforced.
+// Replication throttles (Kafka's ReplicationQuotaManager), both sides:
+//   - follower: partitions listed for this broker in the topic config
+//     follower.replication.throttled.replicas ("*" or "partition:broker,...")
+//     share follower.replication.throttled.rate bytes/s (dynamic broker
+//     config, per broker or cluster default); while the fetched bytes are
+//     over the rate, throttled partitions are left out of the fetch
+//     requests;
+//   - leader: partitions listed for this broker in
+//     leader.replication.throttled.replicas share
+//     leader.replication.throttled.rate; while the bytes sent to followers
+//     are over it, replica fetches of those partitions get no data.
+// Other partitions are not slowed.
 
 import (
 	"math"
@@ -62,8 +65,10 @@ func (q *throttle) refill(rate int64, now time.Time) {
 }
 
 // followerThrottleRate is follower.replication.throttled.rate in force.
-func (b *Broker) followerThrottleRate(v coord.View) int64 {
-	n, err := strconv.ParseInt(b.brokerSynonyms(v, "follower.replication.throttled.rate", maxLong)[0].value, 10, 64)
+func (b *Broker) followerThrottleRate(v coord.View) int64 { return b.throttleRate(v, "follower") }
+
+func (b *Broker) throttleRate(v coord.View, side string) int64 {
+	n, err := strconv.ParseInt(b.brokerSynonyms(v, side+".replication.throttled.rate", maxLong)[0].value, 10, 64)
 	if err != nil {
 		return math.MaxInt64
 	}
@@ -73,11 +78,37 @@ func (b *Broker) followerThrottleRate(v coord.View) int64 {
 // followerThrottled reports whether this broker's replica of tp is listed
 // in the topic's follower.replication.throttled.replicas.
 func (b *Broker) followerThrottled(v coord.View, tp checkpoint.TopicPartition) bool {
+	return b.throttled(v, tp, "follower")
+}
+
+// leaderThrottle says whether a replica fetch of tp may get data now
+// (false: the leader quota is in debt for a throttled partition) and
+// returns the rate to charge what is sent against (math.MaxInt64: none).
+func (b *Broker) leaderThrottle(tp checkpoint.TopicPartition) (bool, int64) {
+	v := b.view()
+	rate := b.throttleRate(v, "leader")
+	if rate == math.MaxInt64 || !b.throttled(v, tp, "leader") {
+		return true, math.MaxInt64
+	}
+	return b.replicas.leaderQuota.allow(rate, time.Now()), rate
+}
+
+// leaderSent charges n bytes sent to a follower for tp to the leader quota.
+func (b *Broker) leaderSent(topic string, p int32, n int) {
+	if n == 0 {
+		return
+	}
+	if _, rate := b.leaderThrottle(checkpoint.TopicPartition{Topic: topic, Partition: p}); rate != math.MaxInt64 {
+		b.replicas.leaderQuota.spend(rate, n, time.Now())
+	}
+}
+
+func (b *Broker) throttled(v coord.View, tp checkpoint.TopicPartition, side string) bool {
 	t := v.Topics[tp.Topic]
 	if t == nil {
 		return false
 	}
-	list := strings.TrimSpace(t.Config["follower.replication.throttled.replicas"])
+	list := strings.TrimSpace(t.Config[side+".replication.throttled.replicas"])
 	if list == "" {
 		return false
 	}
