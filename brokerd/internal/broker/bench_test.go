@@ -31,6 +31,12 @@ func BenchmarkProduce100B(b *testing.B) {
 		kgo.ProducerBatchCompression(kgo.NoCompression()), kgo.MaxBufferedRecords(1<<20))
 	require.NoError(b, err)
 	defer cl.Close()
+	produce100B(b, cl)
+}
+
+// produce100B warms cl up, then times b.N 100-byte records produced and
+// flushed; reports records/s.
+func produce100B(b *testing.B, cl *kgo.Client) {
 	ctx := context.Background()
 	require.NoError(b, cl.ProduceSync(ctx, &kgo.Record{Value: []byte("warm")}).FirstErr())
 	value := make([]byte, 100)
@@ -112,19 +118,7 @@ func benchCluster(b *testing.B, opts ...kgo.Opt) (*kgo.Client, []*Broker) {
 func BenchmarkProduce100BRF3AcksAll(b *testing.B) {
 	cl, _ := benchCluster(b, kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(0),
 		kgo.ProducerBatchCompression(kgo.NoCompression()), kgo.MaxBufferedRecords(1<<20), kgo.ProducerBatchMaxBytes(1<<20))
-	ctx := context.Background()
-	require.NoError(b, cl.ProduceSync(ctx, &kgo.Record{Value: []byte("warm")}).FirstErr())
-	value := make([]byte, 100)
-	b.ResetTimer()
-	for range b.N {
-		cl.Produce(ctx, &kgo.Record{Value: value}, func(_ *kgo.Record, err error) {
-			if err != nil {
-				b.Error(err)
-			}
-		})
-	}
-	require.NoError(b, cl.Flush(ctx))
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	produce100B(b, cl)
 }
 
 // BenchmarkEndToEndLatencyRF3: three brokers, RF 3, acks=all; one
