@@ -174,13 +174,13 @@ func (h *sshHosts) inventory(t *testing.T, name, extra string) string {
 }
 
 // install runs deploy/install.sh; it returns the output and the error.
-func (h *sshHosts) install(t *testing.T, inv, tarball string) (string, error) {
+func (h *sshHosts) install(t *testing.T, inv, tarball string, extra ...string) (string, error) {
 	t.Helper()
 	script, err := filepath.Abs(filepath.Join("..", "deploy", "install.sh"))
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, script, "-i", inv, "-t", tarball)
+	cmd := exec.CommandContext(ctx, script, append([]string{"-i", inv, "-t", tarball}, extra...)...)
 	cmd.Env = append(os.Environ(), "MQ_SSH_OPTS="+h.sshOpt)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
@@ -242,6 +242,11 @@ func TestInstallOverSSH(t *testing.T) {
 	require.Error(t, err, out)
 	assert.Contains(t, out, "install.sh: h2: port 2181 (zkd client port, zk_client_port) is already in use")
 	assert.Contains(t, out, "choose another port in [vars] of "+inv)
+
+	// --systemd on hosts without systemd.
+	out, err = h.install(t, inv, tarball, "--systemd")
+	require.Error(t, err, out)
+	assert.Contains(t, out, "install.sh: h1 does not run systemd (no /run/systemd/system); run install.sh without --systemd")
 
 	// A broker advertising an address the other hosts cannot reach (ZooKeeper
 	// on h1 alone, one broker on h2 that advertises a wrong IP): caught after
