@@ -57,6 +57,7 @@ type partReplica struct {
 	state    kafkazk.PartitionState
 	version  int32 // the state znode's version
 	truncate bool  // follower: truncation (OffsetForLeaderEpoch) pending
+	uncut    bool  // follower: the last truncation removed nothing
 	fetcher  *fetcher
 }
 
@@ -773,6 +774,7 @@ func (f *fetcher) finishTruncation(it fetchItem, ans replica.Truncation, localEn
 			Int64("leader_end_offset", ans.EndOffset).Msg("follower truncated what the leader never had")
 		b.loadProducerState(pr.tp, pr.log)
 	}
+	pr.uncut = to >= leo
 	pr.core.Appended(pr.log.LogEndOffset())
 	pr.syncHW()
 	pr.truncate = false
@@ -878,8 +880,19 @@ func (f *fetcher) handlePartition(it fetchItem, rp *kmsg.FetchResponseTopicParti
 			}
 			b.producers.forget(pr.tp)
 			b.log.Info().Str("partition", pr.tp.String()).Int64("start", rp.LogStartOffset).Msg("follower restarted its log at the leader's log start offset")
-		} else {
+		} else if !pr.uncut {
 			pr.truncate = true // past the leader's end: find the divergence
+		} else {
+			// The epoch answer cut nothing yet the fetch is still past the
+			// leader's end: fall back to what is known committed here.
+			to := min(pr.log.HighWatermark(), max(rp.HighWatermark, 0))
+			if _, err := pr.log.Truncate(to); err != nil {
+				return err
+			}
+			pr.uncut = false
+			b.log.Warn().Str("partition", pr.tp.String()).Int64("to", to).Msg("follower past the leader's end after truncation; cut to its high watermark")
+			b.loadProducerState(pr.tp, pr.log)
+			pr.core.Appended(pr.log.LogEndOffset())
 		}
 		return nil
 	default:
@@ -904,6 +917,7 @@ func (f *fetcher) handlePartition(it fetchItem, rp *kmsg.FetchResponseTopicParti
 			return err
 		}
 		b.recordProducerBatches(pr.tp, data)
+		pr.uncut = false
 		if res.Rolled {
 			b.snapshotOnRoll(pr.tp, pr.log, res.FirstOffset, false)
 		}
