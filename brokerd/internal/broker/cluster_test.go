@@ -98,7 +98,12 @@ func TestThreeBrokersOnZooKeeper(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "1", string(data))
 
-	// CreateTopics through any broker: 6 partitions spread over 3 brokers.
+	// CreateTopics through any broker: 6 partitions spread over 3 brokers
+	// (once every broker's view has all three: a broker learns of the
+	// others through its next ZooKeeper pass).
+	for _, b := range bs {
+		eventually(t, "three live brokers in every view", func() bool { return len(b.view().Brokers) == 3 })
+	}
 	cl := newClient(t, bs[0], kgo.SeedBrokers(bs[0].Addr(), bs[1].Addr()))
 	adm := kadm.NewClient(cl)
 	ctx := ctxT(t)
