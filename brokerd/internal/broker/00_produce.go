@@ -1,6 +1,8 @@
 package broker
 
-// Produce (key 0), versions 3-9 (record batch v2 only).
+// Produce (key 0), versions 0-9: v3+ carry record batches v2; v0-2 carry
+// legacy message sets (magic 0/1), up-converted to one v2 batch first
+// (legacy.go), after which everything below applies the same.
 //
 // Each partition's records (one or more v2 batches) are appended with the
 // leader path of storage/segment: CRC-32C and every record checked, offsets
@@ -38,7 +40,7 @@ import (
 	"mqstack/storage/segment"
 )
 
-var produceAPI = api{key: 0, min: 3, max: 9, handle: handleProduce}
+var produceAPI = api{key: 0, min: 0, max: 9, handle: handleProduce}
 
 func handleProduce(b *Broker, c *conn, _ kafka.RequestHeader, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.ProduceRequest)
@@ -97,6 +99,12 @@ func produceOne(b *Broker, c *conn, req *kmsg.ProduceRequest, topic string, rp *
 	if len(rp.Records) > b.settings(topic).maxMessageBytes {
 		sp.ErrorCode = kerr.MessageTooLarge.Code
 		return sp, nil
+	}
+	if req.Version <= legacyProduce {
+		if sp.ErrorCode = upConvertProduce(c, topic, rp); sp.ErrorCode != 0 {
+			b.metrics.failedProduce.Inc()
+			return sp, nil
+		}
 	}
 	tp := checkpoint.TopicPartition{Topic: topic, Partition: rp.Partition}
 	// The replica's lock is held across the append so that leadership

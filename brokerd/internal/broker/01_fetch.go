@@ -1,6 +1,8 @@
 package broker
 
-// Fetch (key 1), versions 4-12.
+// Fetch (key 1), versions 0-12. v0-3 answer with legacy message sets:
+// the batches are read as a copy and down-converted (legacy.go), not sent
+// with sendfile; a zstd batch there is UNSUPPORTED_COMPRESSION_TYPE.
 //
 // Reads whole batches from storage/segment up to the high watermark:
 // PartitionMaxBytes per partition and MaxBytes for the response, except
@@ -33,7 +35,7 @@ import (
 	"mqstack/storage/segment"
 )
 
-var fetchAPI = api{key: 1, min: 4, max: 12, handle: handleFetch}
+var fetchAPI = api{key: 1, min: 0, max: 12, handle: handleFetch}
 
 // maxFetchWait bounds MaxWaitMillis so a drain is not held up for long.
 const maxFetchWait = 30 * time.Second
@@ -108,7 +110,9 @@ func (b *Broker) readFetch(c *conn, req *kmsg.FetchRequest, record bool) (*kmsg.
 			var res segment.ReadResult
 			var err error
 			if maxBytes > 0 || total == 0 {
-				if total > 0 {
+				if req.Version <= legacyFetch {
+					data, res, err = readDownConverted(l, req.Version, rp.FetchOffset, max(maxBytes, 1), limit, total > 0)
+				} else if total > 0 {
 					// Only the first batch of the response may exceed the limits.
 					sec, data, res, err = readWithin(l, rp.FetchOffset, maxBytes, limit)
 				} else {
@@ -121,6 +125,8 @@ func (b *Broker) readFetch(c *conn, req *kmsg.FetchRequest, record bool) (*kmsg.
 			if err != nil {
 				if errors.Is(err, segment.ErrOffsetOutOfRange) {
 					sp.ErrorCode = kerr.OffsetOutOfRange.Code
+				} else if errors.Is(err, kafka.ErrUnsupportedCompression) {
+					sp.ErrorCode = kerr.UnsupportedCompressionType.Code
 				} else {
 					sp.ErrorCode = kerr.KafkaStorageError.Code
 					b.log.Error().Err(err).Str("topic", rt.Topic).Int32("partition", rp.Partition).Msg("fetch read failed")

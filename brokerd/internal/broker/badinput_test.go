@@ -105,14 +105,7 @@ func TestRequestsAnsweredInOrderAndAcksZeroUnanswered(t *testing.T) {
 	r := dialRaw(t, b)
 	batch, err := kafka.AppendBatch(nil, kafka.NewBatchOptions(), []kafka.Record{{Value: []byte("acks0")}})
 	require.NoError(t, err)
-	prod := kmsg.NewPtrProduceRequest()
-	prod.Acks, prod.TimeoutMillis = 0, 1000
-	pt := kmsg.NewProduceRequestTopic()
-	pt.Topic = "order"
-	pp := kmsg.NewProduceRequestTopicPartition()
-	pp.Records = batch
-	pt.Partitions = []kmsg.ProduceRequestTopicPartition{pp}
-	prod.Topics = []kmsg.ProduceRequestTopic{pt}
+	prod := produceRequest("order", 0, 0, 1000, batch)
 	// Pipelined: metadata, acks=0 produce, metadata, api versions.
 	md := kmsg.NewPtrMetadataRequest()
 	r.send(10, md, 9)
