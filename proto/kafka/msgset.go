@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math/bits"
 )
 
 // Legacy message format constants.
@@ -157,7 +158,11 @@ func (m Message) Inner(maxDecompressed int) ([]Message, error) {
 	if m.Value == nil {
 		return nil, fmt.Errorf("%w: compressed message at offset %d has a null value", ErrCorrupt, m.Offset)
 	}
-	raw, err := Decompress(c, m.Value, maxDecompressed)
+	value := m.Value
+	if c == CompressionLZ4 && m.Magic == MagicV0 {
+		value = fixLZ4HeaderChecksum(value)
+	}
+	raw, err := Decompress(c, value, maxDecompressed)
 	if err != nil {
 		return nil, fmt.Errorf("message at offset %d: %w", m.Offset, err)
 	}
@@ -374,4 +379,62 @@ func DownConvert(dst, batches []byte, magic int8, fetchOffset int64, maxDecompre
 		}
 	}
 	return dst, nil
+}
+
+// fixLZ4HeaderChecksum returns an LZ4 frame with its frame descriptor
+// checksum (HC) recomputed. Producers of magic 0 messages (Kafka's Java
+// client before 0.10, kafka-python for api_version < 0.10) hashed the
+// frame magic too (KAFKA-3160), and Kafka ignores the HC of magic 0 LZ4
+// data; the LZ4 reader checks it, so it is set right first. A frame too
+// short to hold a descriptor is returned unchanged for the reader to
+// reject.
+func fixLZ4HeaderChecksum(frame []byte) []byte {
+	const magic = 0x184D2204
+	if len(frame) < 7 || binary.LittleEndian.Uint32(frame) != magic {
+		return frame
+	}
+	end := 6 // FLG and BD
+	if frame[4]&0x08 != 0 {
+		end += 8 // content size
+	}
+	if frame[4]&0x01 != 0 {
+		end += 4 // dictionary id
+	}
+	if len(frame) <= end {
+		return frame
+	}
+	hc := byte(xxh32Short(frame[4:end]) >> 8)
+	if frame[end] == hc {
+		return frame
+	}
+	out := append([]byte(nil), frame...)
+	out[end] = hc
+	return out
+}
+
+// xxh32Short is XXH32 with seed 0 of an input shorter than 16 bytes (an
+// LZ4 frame descriptor is at most 14), the only case the checksum needs.
+func xxh32Short(b []byte) uint32 {
+	const (
+		p1 uint32 = 2654435761
+		p2 uint32 = 2246822519
+		p3 uint32 = 3266489917
+		p4 uint32 = 668265263
+		p5 uint32 = 374761393
+	)
+	h := p5 + uint32(len(b))
+	for ; len(b) >= 4; b = b[4:] {
+		h += binary.LittleEndian.Uint32(b) * p3
+		h = bits.RotateLeft32(h, 17) * p4
+	}
+	for _, c := range b {
+		h += uint32(c) * p5
+		h = bits.RotateLeft32(h, 11) * p1
+	}
+	h ^= h >> 15
+	h *= p2
+	h ^= h >> 13
+	h *= p3
+	h ^= h >> 16
+	return h
 }

@@ -329,3 +329,33 @@ func FuzzMessageSetDecode(f *testing.F) {
 		}
 	})
 }
+
+// Magic 0 LZ4 wrappers from pre-0.10 producers carry a wrong frame
+// descriptor checksum (KAFKA-3160), which Kafka ignores for magic 0 only.
+func TestLZ4BrokenHeaderChecksum(t *testing.T) {
+	frame, err := Compress(CompressionLZ4, AppendMessage(nil, Message{Magic: MagicV0, Timestamp: NoTimestamp, Value: []byte("old lz4")}))
+	require.NoError(t, err)
+	// The descriptor checksum pierrec/lz4 wrote is what xxh32Short computes.
+	require.Equal(t, frame[6], byte(xxh32Short(frame[4:6])>>8))
+	require.Equal(t, frame, fixLZ4HeaderChecksum(frame), "a correct frame is left alone")
+	broken := append([]byte(nil), frame...)
+	broken[6] = byte(xxh32Short(frame[:6]) >> 8) // hashed from the frame magic, as the old Java client did
+	require.NotEqual(t, frame[6], broken[6])
+
+	wrap := func(magic int8) []byte {
+		inner := AppendMessage(nil, Message{Magic: magic, Value: []byte("old lz4")})
+		value := append([]byte(nil), broken...)
+		if magic == MagicV1 {
+			value, err = Compress(CompressionLZ4, inner)
+			require.NoError(t, err)
+			value[6] ^= 0xff
+		}
+		return AppendMessage(nil, Message{Magic: magic, Attributes: int8(CompressionLZ4), Value: value})
+	}
+	msgs, codec, _, err := DecodeMessageSet(wrap(MagicV0), 1<<20)
+	require.NoError(t, err)
+	require.Equal(t, CompressionLZ4, codec)
+	require.Equal(t, "old lz4", string(msgs[0].Value))
+	_, _, _, err = DecodeMessageSet(wrap(MagicV1), 1<<20)
+	require.ErrorIs(t, err, ErrCompression, "magic 1 frames must have a correct checksum")
+}
