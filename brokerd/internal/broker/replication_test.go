@@ -348,3 +348,45 @@ func TestReplicationThrottle(t *testing.T) {
 		})
 	}
 }
+
+// CreatePartitions and topic deletion across replicas: the new partition
+// of an RF 3 topic gets a log (and the data) on all three brokers, and
+// deleting the topic removes every replica's logs.
+func TestCreatePartitionsAndDeleteAcrossReplicas(t *testing.T) {
+	bs := startReplicatedCluster(t, 3, nil)
+	ctx := ctxT(t)
+	cl := newClient(t, bs[0], kgo.SeedBrokers(bs[0].Addr(), bs[1].Addr(), bs[2].Addr()),
+		kgo.DefaultProduceTopic("grow3"), kgo.RequiredAcks(kgo.AllISRAcks()), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	adm := kadm.NewClient(cl)
+	res, err := adm.CreateTopic(ctx, 1, 3, nil, "grow3")
+	require.NoError(t, err)
+	require.NoError(t, res.Err)
+	cp, err := adm.CreatePartitions(ctx, 1, "grow3")
+	require.NoError(t, err)
+	require.NoError(t, cp["grow3"].Err)
+	for _, b := range bs {
+		eventually(t, "partition 1 on every broker", func() bool { return topicReady(b.view(), "grow3") && len(b.view().Topics["grow3"].Partitions) == 2 })
+	}
+	require.NoError(t, cl.ProduceSync(ctx, &kgo.Record{Value: []byte("p1"), Partition: 1}, &kgo.Record{Value: []byte("p0"), Partition: 0}).FirstErr())
+	for _, b := range bs {
+		for p := int32(0); p < 2; p++ {
+			eventually(t, fmt.Sprintf("broker %d holds grow3-%d with its record", b.cfg.BrokerID, p), func() bool {
+				l, ok := b.dir.Log(tp("grow3", p))
+				return ok && l.LogEndOffset() == 1 && l.HighWatermark() == 1
+			})
+		}
+	}
+	dres, err := adm.DeleteTopics(ctx, "grow3")
+	require.NoError(t, err)
+	require.NoError(t, dres["grow3"].Err)
+	for _, b := range bs {
+		eventually(t, fmt.Sprintf("broker %d deleted every grow3 log", b.cfg.BrokerID), func() bool {
+			for _, p := range b.dir.Partitions() {
+				if p.Topic == "grow3" {
+					return false
+				}
+			}
+			return true
+		})
+	}
+}
