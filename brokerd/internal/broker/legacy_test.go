@@ -17,24 +17,32 @@ import (
 	"mqstack/proto/kafka"
 )
 
-// logCodecs decodes every batch of a partition's log and returns each
-// batch's codec.
-func logCodecs(t *testing.T, b *Broker, topic string, p int32) []kafka.Compression {
+// logBatches decodes every batch of a partition's log.
+func logBatches(t *testing.T, b *Broker, topic string, p int32) []kafka.Batch {
 	t.Helper()
 	l, _, code := b.leaderLog(topic, p)
 	require.Zero(t, code)
-	var out []kafka.Compression
+	var out []kafka.Batch
 	for off := int64(0); off < l.LogEndOffset(); {
 		data, res, err := l.ReadBytes(off, 64<<20, l.LogEndOffset())
 		require.NoError(t, err)
 		for len(data) > 0 {
 			batch, n, err := kafka.DecodeBatch(data)
 			require.NoError(t, err)
-			out = append(out, batch.Compression())
+			out = append(out, batch)
 			data = data[n:]
 		}
 		require.Greater(t, res.NextOffset, off)
 		off = res.NextOffset
+	}
+	return out
+}
+
+// logCodecs returns the codec of each batch of a partition's log.
+func logCodecs(t *testing.T, b *Broker, topic string, p int32) []kafka.Compression {
+	var out []kafka.Compression
+	for _, batch := range logBatches(t, b, topic, p) {
+		out = append(out, batch.Compression())
 	}
 	return out
 }
@@ -105,6 +113,23 @@ func TestSaramaLegacyMessageSets(t *testing.T) {
 			}
 			for _, codec := range c.codecs {
 				require.True(t, seen[kafka.Compression(codec)], "no %s batch in the log: %v", codec, seen)
+			}
+
+			// Magic 0 messages (Produce v0-1) have no timestamp; magic 1
+			// (Produce v2) keep the producer's.
+			var stored []int64
+			for _, batch := range logBatches(t, b, topic, 0) {
+				for _, r := range batch.Records {
+					stored = append(stored, r.Timestamp)
+				}
+			}
+			require.Len(t, stored, len(want))
+			for i, ts := range stored {
+				if c.version.IsAtLeast(sarama.V0_10_0_0) {
+					require.Equal(t, want[i].ts.UnixMilli(), ts)
+				} else {
+					require.Equal(t, kafka.NoTimestamp, ts)
+				}
 			}
 
 			// Read back with the same old protocol version.
