@@ -10,7 +10,7 @@ package broker
 // offsets, LogAppendTime, message.max.bytes, acks and replication behave
 // as for Produce v3+. A set that does not decode is CORRUPT_MESSAGE (the
 // error legacy clients know), one that expands past the decompression
-// bound MESSAGE_TOO_LARGE.
+// bound MESSAGE_TOO_LARGE, a zstd wrapper UNSUPPORTED_COMPRESSION_TYPE.
 //
 // Fetch v0-3 reads the same batches as v4+ but as a copy, never sendfile,
 // and down-converts them (proto/kafka DownConvert) to magic 0 for v0-1 and
@@ -42,8 +42,11 @@ func upConvertProduce(c *conn, topic string, rp *kmsg.ProduceRequestTopicPartiti
 	batch, err := kafka.UpConvert(rp.Records, kafka.MaxDecompressedBytes)
 	if err != nil {
 		c.log.Debug().Err(err).Str("topic", topic).Int32("partition", rp.Partition).Msg("legacy message set rejected")
-		if errors.Is(err, kafka.ErrTooLarge) {
+		switch {
+		case errors.Is(err, kafka.ErrTooLarge):
 			return kerr.MessageTooLarge.Code
+		case errors.Is(err, kafka.ErrUnsupportedCompression):
+			return kerr.UnsupportedCompressionType.Code // zstd needs Produce v7
 		}
 		return kerr.CorruptMessage.Code
 	}

@@ -217,6 +217,8 @@ func TestLegacyRequestErrors(t *testing.T) {
 	v2, err := kafka.AppendBatch(nil, kafka.NewBatchOptions(), []kafka.Record{{Value: []byte("v2")}})
 	require.NoError(t, err)
 	require.Equal(t, kerr.CorruptMessage.Code, produce(v2).ErrorCode, "a v2 batch in Produce v2")
+	zstdWrapper := kafka.AppendMessage(nil, kafka.Message{Magic: kafka.MagicV1, Attributes: int8(kafka.CompressionZstd), Value: []byte("zstd")})
+	require.Equal(t, kerr.UnsupportedCompressionType.Code, produce(zstdWrapper).ErrorCode, "zstd needs Produce v7")
 	ok := produce(good)
 	require.Zero(t, ok.ErrorCode)
 	require.Equal(t, int64(1), ok.BaseOffset)
