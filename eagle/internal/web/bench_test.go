@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -68,34 +67,62 @@ func BenchmarkScale(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer admin.Close()
-	for i := 0; i < topics; i += 100 {
-		var wg sync.WaitGroup
-		errs := make(chan error, 100)
-		for j := i; j < min(i+100, topics); j++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := admin.CreateTopic(fmt.Sprintf("bench-%04d", j), &sarama.TopicDetail{NumPartitions: int32(parts), ReplicationFactor: 1}, false); err != nil {
-					errs <- err
+	client, err := sarama.NewClient([]string{brokerAddr}, scfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer client.Close()
+	controller, err := client.Controller()
+	if err != nil {
+		b.Fatal(err)
+	}
+	// 100 topics per CreateTopics request: the broker writes them together.
+	create := func(from, to int) {
+		for i := from; i < to; i += 100 {
+			req := &sarama.CreateTopicsRequest{Version: 2, Timeout: 5 * time.Minute, TopicDetails: map[string]*sarama.TopicDetail{}}
+			for j := i; j < min(i+100, to); j++ {
+				req.TopicDetails[fmt.Sprintf("bench-%04d", j)] = &sarama.TopicDetail{NumPartitions: int32(parts), ReplicationFactor: 1}
+			}
+			resp, err := controller.CreateTopics(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for name, terr := range resp.TopicErrors {
+				if terr.Err != sarama.ErrNoError {
+					b.Fatalf("create %s: %v", name, terr.Err)
 				}
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			b.Fatal(err)
+			}
+			b.Logf("%d topics created after %s", min(i+100, to), time.Since(setupStart).Round(time.Second))
 		}
 	}
-	// 200 groups, each with committed offsets on the 10 partitions of one topic.
+	// The groups' topics first, then the groups (while the broker is still
+	// quick to elect the offsets topic's leaders), then the rest.
+	first := min(groups, topics)
+	create(0, first)
+	// 200 groups, each with committed offsets on the 10 partitions of one
+	// topic; the coordinator may need a moment after the offsets topic is
+	// created (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS): retried.
 	for g := range groups {
-		offs := map[string]map[int32]sarama.OffsetAndMetadata{fmt.Sprintf("bench-%04d", g%topics): {}}
+		topic := fmt.Sprintf("bench-%04d", g%first)
+		offs := map[string]map[int32]sarama.OffsetAndMetadata{topic: {}}
 		for p := range parts {
-			offs[fmt.Sprintf("bench-%04d", g%topics)][int32(p)] = sarama.OffsetAndMetadata{Offset: 0, LeaderEpoch: -1}
+			offs[topic][int32(p)] = sarama.OffsetAndMetadata{Offset: 0, LeaderEpoch: -1}
 		}
-		if _, err := admin.AlterConsumerGroupOffsets(fmt.Sprintf("group-%03d", g), offs, nil); err != nil {
-			b.Fatal(err)
+		deadline := time.Now().Add(3 * time.Minute)
+		for {
+			_, err := admin.AlterConsumerGroupOffsets(fmt.Sprintf("group-%03d", g), offs, nil)
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatal(err)
+			}
+			_ = client.RefreshCoordinator(fmt.Sprintf("group-%03d", g))
+			time.Sleep(500 * time.Millisecond)
 		}
 	}
+	b.Logf("%d groups committed after %s", groups, time.Since(setupStart).Round(time.Second))
+	create(first, topics)
 	b.Logf("cluster ready in %s: %d topics x %d partitions, %d groups", time.Since(setupStart).Round(time.Second), topics, parts, groups)
 
 	cfg, err := config.Parse("bench.properties", fmt.Sprintf("efak.zk.cluster.alias=bench\nbench.zk.list=%s\nefak.webui.port=0\neagle.webui.host=127.0.0.1\nefak.url=jdbc:sqlite:%s\neagle.collect.interval=1h\neagle.admin.password=bench-password\n",
