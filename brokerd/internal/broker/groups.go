@@ -312,6 +312,10 @@ func (m *groupManager) commit(groupID string, values map[checkpoint.TopicPartiti
 	if code := m.appendRecords(groupID, recs); code != 0 {
 		return code
 	}
+	// Commits are acks=all writes, as Kafka's (offsets.commit.required.acks).
+	if code := m.b.replicas.waitReplicated(checkpoint.TopicPartition{Topic: offsetsTopic, Partition: m.partitionFor(groupID)}, offsetsCommitTimeout); code != 0 {
+		return code
+	}
 	m.mu.Lock()
 	if m.offsets[groupID] == nil {
 		m.offsets[groupID] = map[checkpoint.TopicPartition]group.OffsetValue{}

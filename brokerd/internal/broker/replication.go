@@ -370,6 +370,36 @@ func (rm *replicaManager) waitAcks(waits []ackWait, timeout time.Duration) {
 	}
 }
 
+// offsetsCommitTimeout is Kafka's offsets.commit.timeout.ms default.
+const offsetsCommitTimeout = 5 * time.Second
+
+// waitReplicated waits until everything appended to tp so far is
+// committed (offset commits are acks=all writes in Kafka), and maps the
+// outcome as Kafka's GroupMetadataManager does for OffsetCommit: too few
+// in-sync replicas COORDINATOR_NOT_AVAILABLE, a moved leader
+// NOT_COORDINATOR, a timeout REQUEST_TIMED_OUT.
+func (rm *replicaManager) waitReplicated(tp checkpoint.TopicPartition, timeout time.Duration) int16 {
+	pr := rm.get(tp)
+	if pr == nil {
+		return kerr.NotCoordinator.Code
+	}
+	pr.mu.Lock()
+	last := pr.log.LogEndOffset() - 1
+	pr.mu.Unlock()
+	w := []ackWait{{pr: pr, last: last, min: rm.b.minISR(tp.Topic)}}
+	rm.waitAcks(w, timeout)
+	switch w[0].code {
+	case 0:
+		return 0
+	case kerr.NotEnoughReplicasAfterAppend.Code:
+		return kerr.CoordinatorNotAvailable.Code
+	case kerr.NotLeaderForPartition.Code:
+		return kerr.NotCoordinator.Code
+	default:
+		return w[0].code
+	}
+}
+
 // loop ticks the leader cores (ISR shrink), writes the ISR changes they
 // propose and checkpoints the high watermarks.
 func (rm *replicaManager) loop(stop <-chan struct{}) {

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -389,4 +390,56 @@ func TestCreatePartitionsAndDeleteAcrossReplicas(t *testing.T) {
 			return true
 		})
 	}
+}
+
+// Offset commits are acks=all writes: with __consumer_offsets at RF 3, a
+// commit is answered only once the ISR has it (the coordinator's high
+// watermark covers it), and with the ISR below min.insync.replicas it is
+// refused with COORDINATOR_NOT_AVAILABLE instead of being acknowledged.
+func TestOffsetCommitWaitsForReplication(t *testing.T) {
+	bs := startReplicatedCluster(t, 3, func(c *config.Config) {
+		c.OffsetsTopicRF, c.OffsetsTopicPartitions, c.MinInsyncReplicas = 3, 1, 2
+		c.ControlledShutdownEnable = false
+	})
+	ctx := ctxT(t)
+	cl := newClient(t, bs[0], kgo.SeedBrokers(bs[0].Addr(), bs[1].Addr(), bs[2].Addr()))
+	adm := kadm.NewClient(cl)
+	res, err := adm.CreateTopic(ctx, 1, 3, nil, "committed")
+	require.NoError(t, err)
+	require.NoError(t, res.Err)
+	offs := kadm.Offsets{}
+	offs.Add(kadm.Offset{Topic: "committed", Partition: 0, At: 7, LeaderEpoch: -1})
+	var cr kadm.OffsetResponses
+	eventually(t, "a first commit (the offsets topic is created on demand)", func() bool {
+		cr, err = adm.CommitOffsets(ctx, "g1", offs)
+		return err == nil && cr.Error() == nil
+	})
+	coord := byID(bs, partitionState(t, bs[0], offsetsTopic, 0).Leader)
+	for i := range 5 {
+		offs = kadm.Offsets{}
+		offs.Add(kadm.Offset{Topic: "committed", Partition: 0, At: int64(10 + i), LeaderEpoch: -1})
+		cr, err = adm.CommitOffsets(ctx, "g1", offs)
+		require.NoError(t, err)
+		require.NoError(t, cr.Error())
+		l, _ := coord.dir.Log(tp(offsetsTopic, 0))
+		require.Equal(t, l.LogEndOffset(), l.HighWatermark(), "the commit was answered before the ISR had it")
+	}
+
+	// Both followers gone: the ISR falls to the coordinator alone.
+	for _, b := range bs {
+		if b != coord {
+			require.NoError(t, b.Close())
+		}
+	}
+	eventually(t, "offsets partition ISR shrunk", func() bool { return len(partitionState(t, coord, offsetsTopic, 0).ISR) == 1 })
+	only := kadm.NewClient(newClient(t, coord, kgo.SeedBrokers(coord.Addr()), kgo.RetryTimeout(2*time.Second)))
+	offs = kadm.Offsets{}
+	offs.Add(kadm.Offset{Topic: "committed", Partition: 0, At: 99, LeaderEpoch: -1})
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	cr, err = only.CommitOffsets(cctx, "g1", offs)
+	if err == nil {
+		err = cr.Error()
+	}
+	require.Error(t, err, "a commit the ISR cannot hold must not be acknowledged")
 }
