@@ -57,10 +57,14 @@ func TestBrokerThreeOnApacheZooKeeperConfigs(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	eventually("three brokers in the metadata", func() bool {
-		m, err := adm.BrokerMetadata(ctx)
-		return err == nil && len(m.Brokers) == 3
-	})
+	// Each broker learns of the others through its ZooKeeper passes: wait
+	// until every one of them lists all three.
+	for id := 1; id <= 3; id++ {
+		eventually(fmt.Sprintf("broker %d lists three brokers", id), func() bool {
+			resp, err := kmsg.NewPtrMetadataRequest().RequestWith(ctx, cl.Broker(id))
+			return err == nil && len(resp.Brokers) == 3
+		})
+	}
 
 	// One partition on each broker, assigned explicitly (the broker that
 	// creates the topic may not see all three yet).
