@@ -62,6 +62,26 @@ func TestEagleTopicActions(t *testing.T) {
 	assert.Equal(t, "trace", recs[0].Headers[0].Key)
 	assert.Equal(t, "abc", string(recs[0].Headers[0].Value))
 
+	// The browser finds it by offset and by time.
+	var msgs struct {
+		Messages []struct {
+			Partition int32
+			Offset    int64
+			Value     string
+			Headers   map[string]string
+		}
+	}
+	require.Equal(t, 200, getJSON(t, s, "/topics/acts/messages?partition=2&seek=offset&offset=0", &msgs))
+	require.Len(t, msgs.Messages, 1)
+	assert.Equal(t, "hello from eagle", msgs.Messages[0].Value)
+	assert.Equal(t, map[string]string{"trace": "abc"}, msgs.Messages[0].Headers)
+	since := url.QueryEscape(time.Now().Add(-time.Hour).UTC().Format(time.RFC3339))
+	require.Equal(t, 200, getJSON(t, s, "/topics/acts/messages?seek=time&time="+since, &msgs))
+	require.Len(t, msgs.Messages, 1)
+	future := url.QueryEscape(time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
+	require.Equal(t, 200, getJSON(t, s, "/topics/acts/messages?seek=time&time="+future, &msgs))
+	assert.Empty(t, msgs.Messages, "nothing after a time in the future")
+
 	// Alter configs: the broker reports the override.
 	confirmed("/topics/acts/config", url.Values{"configs": {"retention.ms=3600000\ncleanup.policy=delete"}})
 	eventually(t, 30*time.Second, "retention.ms override", func() string {

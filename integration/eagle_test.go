@@ -354,6 +354,11 @@ efak.topic.token=tok123
 	code, body, _ = s.get("/")
 	require.Equal(t, 200, code)
 	assert.Contains(t, body, `id="verdict">red<`)
+
+	// A test notification reaches the webhook and the history.
+	code, _, _ = s.post("/alerts/test", url.Values{"csrf": {token}})
+	require.Equal(t, http.StatusSeeOther, code)
+	require.NotNil(t, hook.find(func(n map[string]any) bool { return n["state"] == "test" }))
 }
 
 func readAll(t *testing.T, resp *http.Response) string {

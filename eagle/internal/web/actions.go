@@ -310,7 +310,17 @@ func (s *Server) browse(ctx context.Context, c *cluster, topic string, parts []m
 	var out []Message
 	scanned := 0
 	for _, p := range which {
-		if p.Leader < 0 || p.End < 0 {
+		if p.Leader < 0 {
+			continue
+		}
+		// Live offsets: the last pass may be older than the newest records.
+		if end, err := client.GetOffset(topic, p.ID, sarama.OffsetNewest); err == nil {
+			p.End = end
+		}
+		if first, err := client.GetOffset(topic, p.ID, sarama.OffsetOldest); err == nil {
+			p.Start = first
+		}
+		if p.End < 0 || p.Start < 0 {
 			continue
 		}
 		start := p.Start
@@ -330,6 +340,9 @@ func (s *Server) browse(ctx context.Context, c *cluster, topic string, parts []m
 			o, err := client.GetOffset(topic, p.ID, ts.UnixMilli())
 			if err != nil {
 				return nil, 0, fmt.Errorf("offset for time on partition %d: %w", p.ID, err)
+			}
+			if o < 0 { // no record at or after that time
+				o = p.End
 			}
 			start = max(o, p.Start)
 		default: // latest: the last `limit` records, or the last scanLimit when searching
@@ -539,6 +552,9 @@ func (s *Server) resetOffsets(w http.ResponseWriter, r *http.Request) {
 			if err != nil {
 				s.fail(w, r, http.StatusBadGateway, err.Error())
 				return
+			}
+			if n < 0 { // no record at or after that time: the end
+				n = p.End
 			}
 		default:
 			s.fail(w, r, http.StatusBadRequest, "strategy: want earliest, latest, offset, shift or time")
