@@ -375,11 +375,14 @@ func (en *ensemble) startRole(d fle.Decision) {
 func (en *ensemble) acceptLearner(l *quorum.Link) (quorum.LinkHandler, bool) {
 	s := en.s
 	// A learner may connect a moment before this server has acted on the
-	// same decision: wait for the leader role (Apache's learners retry
-	// for initLimit; here the leader waits as long).
+	// same decision: while this server is still looking, wait for the
+	// leader role (Apache's learners retry for initLimit; here the leader
+	// waits as long). A server that follows or observes someone else will
+	// not lead this round: refuse at once, so the learner goes back to
+	// the election and finds the real leader instead of waiting initLimit.
 	wait := time.Now().Add(time.Duration(en.zcfg.InitLimit) * s.tick)
 	for en.role.Load() != roleLeading {
-		if time.Now().After(wait) {
+		if r := en.role.Load(); r == roleFollowing || r == roleObserving || time.Now().After(wait) {
 			return quorum.LinkHandler{}, false
 		}
 		select {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -14,7 +15,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mqstack/proto/jute"
+	"mqstack/proto/peer"
 	"mqstack/zkd/internal/config"
+	"mqstack/zkd/internal/quorum"
 )
 
 // freePorts reserves n distinct free TCP ports on 127.0.0.1 (listen on
@@ -44,7 +47,7 @@ type testEnsemble struct {
 
 // startEnsemble starts voters (ids 1..voters) and observers after them, in
 // process, on 127.0.0.1 with tickTime 100ms.
-func startEnsemble(t *testing.T, voters, observers int) *testEnsemble {
+func startEnsemble(t *testing.T, voters, observers int, tune ...func(*config.Config)) *testEnsemble {
 	t.Helper()
 	n := voters + observers
 	ports := freePorts(t, 2*n)
@@ -62,6 +65,9 @@ func startEnsemble(t *testing.T, voters, observers int) *testEnsemble {
 		c.SyncLimit = 5
 		c.StandaloneEnabled = true
 		c.PeerTypeObserver = i >= voters
+		for _, f := range tune {
+			f(c)
+		}
 		te.cfgs = append(te.cfgs, c)
 	}
 	for i := range te.cfgs {
@@ -488,4 +494,33 @@ func TestEnsembleFollowerFastForwardsOnLeaderLoss(t *testing.T) {
 	}
 	_, err = c2.Create("/after", nil, 0, zk.WorldACL(zk.PermAll))
 	require.NoError(t, err)
+}
+
+// A learner that dials a server which follows someone else (it decided on
+// a leader that went on to follow another) must be refused at once so it
+// returns to the election, not kept waiting initLimit for a leader role
+// this server will not take this round (a 10 s startup stall seen with
+// Apache's default initLimit).
+func TestEnsembleFollowerRefusesLearnerAtOnce(t *testing.T) {
+	te := startEnsemble(t, 3, 0, func(c *config.Config) { c.InitLimit = 100 }) // 10 s
+	leader := te.waitModes(30 * time.Second)
+	follower, other := (leader+1)%3, (leader+2)%3
+	s := te.servers[follower]
+	var addr string
+	require.True(t, s.do(func() { addr = s.ens.quorumLn.Addr().String() }))
+
+	closed := make(chan error, 1)
+	start := time.Now()
+	link, err := quorum.DialLeader(context.Background(), addr, uint64(other+1), uint64(follower+1), testLogger(t),
+		quorum.LinkHandler{OnMsg: func(*quorum.Link, peer.Msg) {}, OnClose: func(_ *quorum.Link, err error) { closed <- err }})
+	require.NoError(t, err)
+	defer link.Close()
+	select {
+	case <-closed:
+		// Well inside initLimit (10 s): the old behaviour closed only then.
+		require.Less(t, time.Since(start), 5*time.Second)
+	case <-time.After(8 * time.Second):
+		t.Fatal("a follower kept a learner's connection open instead of refusing it")
+	}
+	require.Equal(t, "follower", te.modeOf(follower))
 }
