@@ -49,8 +49,15 @@ func handleFetch(b *Broker, c *conn, _ kafka.RequestHeader, r kmsg.Request) (kms
 	}
 	wait := min(time.Duration(req.MaxWaitMillis)*time.Millisecond, maxFetchWait)
 	deadline := time.Now().Add(wait)
+	// Followers wait for appends (they read to the log end), consumers for
+	// high watermark moves (they read to it): neither is woken by the
+	// other's event.
+	sig := b.replicas.hwMoved
+	if req.ReplicaID >= 0 {
+		sig = b.appended
+	}
 	for first := true; ; first = false {
-		woke := b.appended.wait()
+		woke := sig.wait()
 		resp, total, hasError := b.readFetch(c, req, first)
 		if hasError || total >= int(req.MinBytes) || wait <= 0 {
 			return resp, nil

@@ -64,7 +64,7 @@ type partReplica struct {
 type replicaManager struct {
 	b       *Broker
 	start   time.Time
-	hwMoved *signal // wakes acks=all produces
+	hwMoved *signal // high watermark moves: wakes acks=all produces and consumer fetches
 	isrKick chan struct{}
 
 	mu           sync.Mutex
@@ -300,7 +300,6 @@ func (rm *replicaManager) replicaFetch(replicaID int32, tp checkpoint.TopicParti
 	pr.mu.Unlock()
 	if moved {
 		rm.hwMoved.notify()
-		rm.b.appended.notify()
 	}
 	if proposal {
 		rm.kickISR()
@@ -487,7 +486,6 @@ func (rm *replicaManager) writeISRChanges() {
 		}
 		rm.b.log.Info().Str("partition", pr.tp.String()).Ints32("from", old).Ints32("to", isr).Int32("zk_version", ver).Msg(what)
 		rm.hwMoved.notify()
-		rm.b.appended.notify()
 	}
 }
 
