@@ -213,7 +213,11 @@ func (c *replCluster) Broker(id int32) *replBroker { return c.Brokers[id-1] }
 // Client is a franz-go client seeded with every broker.
 func (c *replCluster) Client(opts ...kgo.Opt) *kgo.Client {
 	c.t.Helper()
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(c.Addrs()...), kgo.RetryTimeout(60 * time.Second)}, opts...)...)
+	// A paused broker accepts connections and never answers: a short
+	// request timeout overhead keeps requests sent to it (metadata has no
+	// timeout of its own) from holding a test up for kgo's default 10 s.
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(c.Addrs()...), kgo.RetryTimeout(60 * time.Second),
+		kgo.RequestTimeoutOverhead(2 * time.Second)}, opts...)...)
 	require.NoError(c.t, err)
 	c.t.Cleanup(cl.Close)
 	return cl

@@ -218,12 +218,27 @@ func TestReplicationPausedLeaderIsFenced(t *testing.T) {
 	old := c.Describe(ctx, "paused")[0].Leader
 	start := time.Now()
 	c.Broker(old).Signal(syscall.SIGSTOP)
+	// A write sent to the paused leader: it sits in its socket and is
+	// appended when it resumes, as a fenced leader that can no longer
+	// commit it.
+	fenced := make(chan error, 1)
+	prod.Produce(ctx, &kgo.Record{Value: []byte("fenced")}, func(_ *kgo.Record, err error) { fenced <- err })
 	eventuallyT(t, 30*time.Second, "a new leader while the old one is paused", func() bool {
 		d := c.Describe(ctx, "paused")[0]
 		return d.Leader > 0 && d.Leader != old
 	})
+	// A client that knows only the two live brokers writes to the new
+	// leader (the first client would first wait out its request to the
+	// paused one).
+	var live []string
+	for _, b := range c.Brokers {
+		if b.ID != old {
+			live = append(live, b.Addr)
+		}
+	}
+	prod2 := c.Client(kgo.SeedBrokers(live...), kgo.DefaultProduceTopic("paused"), kgo.RequiredAcks(kgo.AllISRAcks()))
 	for i := range 50 {
-		require.NoError(t, prod.ProduceSync(ctx, &kgo.Record{Value: []byte(fmt.Sprintf("b%d", i))}).FirstErr())
+		require.NoError(t, prod2.ProduceSync(ctx, &kgo.Record{Value: []byte(fmt.Sprintf("b%d", i))}).FirstErr())
 	}
 	t.Logf("%s after SIGSTOP: new leader elected and 50 acks=all records written to it", time.Since(start))
 	c.Broker(old).Signal(syscall.SIGCONT)
@@ -233,11 +248,24 @@ func TestReplicationPausedLeaderIsFenced(t *testing.T) {
 	})
 	t.Logf("%s after SIGSTOP: the old leader is a follower in the ISR", time.Since(start))
 	require.True(t, c.Broker(old).LogsContain(`"following partition"`), "the old leader became a follower")
+	require.True(t, c.Broker(old).LogsContain("follower truncated what the leader never had"), "the fenced write was cut")
+	var ferr error
+	select {
+	case ferr = <-fenced:
+	case <-time.After(90 * time.Second):
+		t.Fatal("the write sent to the paused leader never completed")
+	}
 	got := c.readAll(ctx, "paused")
-	require.Len(t, got, 100)
 	for v, n := range got {
 		require.Equal(t, 1, n, v)
 	}
+	// Acknowledged (by the new leader, after the client's retry) or not at all.
+	want := 100
+	if ferr == nil {
+		want = 101
+	}
+	t.Logf("the write sent to the paused leader: %v", ferr)
+	require.Len(t, got, want)
 }
 
 // A leader cut off from ZooKeeper but not from its clients: its session
