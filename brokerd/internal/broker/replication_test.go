@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"mqstack/brokerd/internal/config"
+	"mqstack/brokerd/internal/coord"
 	"mqstack/proto/kafkazk"
 )
 
@@ -442,4 +443,36 @@ func TestOffsetCommitWaitsForReplication(t *testing.T) {
 		err = cr.Error()
 	}
 	require.Error(t, err, "a commit the ISR cannot hold must not be acknowledged")
+}
+
+// unclean.leader.election.enable: with the last ISR member gone and only
+// an out-of-sync replica alive, a topic with the setting elects it (its
+// data is lost, which is what the setting accepts); a topic without it
+// stays at Leader -1.
+func TestUncleanLeaderElection(t *testing.T) {
+	bs := startReplicatedCluster(t, 2, func(c *config.Config) { c.ControlledShutdownEnable = false })
+	ctx := ctxT(t)
+	createAssigned(t, bs, "clean", `{"0":[1,2]}`)
+	createAssigned(t, bs, "unclean", `{"0":[1,2]}`)
+	adm := kadm.NewClient(newClient(t, bs[0], kgo.SeedBrokers(bs[0].Addr())))
+	r, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Name: "unclean.leader.election.enable", Value: ptr("true")}}, "unclean")
+	require.NoError(t, err)
+	require.NoError(t, r[0].Err)
+	eventually(t, "leader 1 for both", func() bool {
+		return partitionState(t, bs[0], "clean", 0).Leader == 1 && partitionState(t, bs[0], "unclean", 0).Leader == 1
+	})
+	require.NoError(t, bs[1].Close())
+	eventually(t, "ISR shrunk to 1", func() bool {
+		return len(partitionState(t, bs[0], "clean", 0).ISR) == 1 && len(partitionState(t, bs[0], "unclean", 0).ISR) == 1
+	})
+	require.NoError(t, bs[0].Close())
+	// Broker 2 comes back (on an empty disk): only it is alive, and it is
+	// not in either ISR.
+	b2, _ := startBroker(t, func(c *config.Config) {
+		c.BrokerID, c.ZookeeperConnect, c.ReplicaLagTimeMaxMs = 2, bs[0].cfg.ZookeeperConnect, 1500
+	})
+	eventually(t, "unclean elected, clean leaderless", func() bool {
+		u, c := partitionState(t, b2, "unclean", 0), partitionState(t, b2, "clean", 0)
+		return u.Leader == 2 && slices.Equal(u.ISR, []int32{2}) && c.Leader == coord.NoLeader
+	})
 }
