@@ -514,3 +514,68 @@ func TestReplicationReassignUnderLoad(t *testing.T) {
 	require.Zero(t, lost)
 	require.Zero(t, dups)
 }
+
+// Controller failover: kill -9 of the controller broker; another broker
+// wins /controller with /controller_epoch + 1, moves the dead broker's
+// leaderships and shrinks the ISRs, and then handles the next failure
+// too (a second broker stopped: its partitions move to the last one).
+func TestReplicationControllerFailover(t *testing.T) {
+	c := startReplCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c.CreateTopic(ctx, "ctl", 3, nil)
+	zc := c.ZK.Client(c.ZK.Addrs()...)
+	controller := func() (int32, int) {
+		data, _, err := zc.Get("/kafka/controller")
+		if err != nil {
+			return -1, -1
+		}
+		var ctl struct {
+			BrokerID int32 `json:"brokerid"`
+		}
+		if json.Unmarshal(data, &ctl) != nil {
+			return -1, -1
+		}
+		ep, _, err := zc.Get("/kafka/controller_epoch")
+		if err != nil {
+			return -1, -1
+		}
+		n, _ := strconv.Atoi(string(ep))
+		return ctl.BrokerID, n
+	}
+	first, epoch := controller()
+	require.Positive(t, first)
+	c.Broker(first).Kill()
+	eventuallyT(t, 30*time.Second, "a new controller with the next epoch, and the dead broker's partitions moved", func() bool {
+		id, e := controller()
+		if id <= 0 || id == first || e <= epoch {
+			return false
+		}
+		for _, d := range c.Describe(ctx, "ctl") {
+			if d.Leader == first || d.Leader <= 0 || slices.Contains(d.ISR, first) {
+				return false
+			}
+		}
+		return true
+	})
+	second, _ := controller()
+	var last int32
+	for _, b := range c.Brokers {
+		if b.ID != first && b.ID != second {
+			last = b.ID
+		}
+	}
+	c.Broker(second).Kill()
+	eventuallyT(t, 30*time.Second, "the last broker controls and leads everything", func() bool {
+		id, _ := controller()
+		if id != last {
+			return false
+		}
+		for _, d := range c.Describe(ctx, "ctl") {
+			if d.Leader != last {
+				return false
+			}
+		}
+		return true
+	})
+}
