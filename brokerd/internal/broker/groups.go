@@ -309,11 +309,15 @@ func (m *groupManager) commit(groupID string, values map[checkpoint.TopicPartiti
 		recs = append(recs, kafka.Record{Key: group.EncodeOffsetKey(group.OffsetKey{Group: groupID, Topic: tp.Topic, Partition: tp.Partition}),
 			Value: group.EncodeOffsetValue(v)})
 	}
+	otp := checkpoint.TopicPartition{Topic: offsetsTopic, Partition: m.partitionFor(groupID)}
+	if code := m.b.replicas.canAppendAll(otp); code != 0 {
+		return code
+	}
 	if code := m.appendRecords(groupID, recs); code != 0 {
 		return code
 	}
 	// Commits are acks=all writes, as Kafka's (offsets.commit.required.acks).
-	if code := m.b.replicas.waitReplicated(checkpoint.TopicPartition{Topic: offsetsTopic, Partition: m.partitionFor(groupID)}, offsetsCommitTimeout); code != 0 {
+	if code := m.b.replicas.waitReplicated(otp, offsetsCommitTimeout); code != 0 {
 		return code
 	}
 	m.mu.Lock()

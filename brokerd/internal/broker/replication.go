@@ -28,6 +28,7 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -396,6 +397,28 @@ func (rm *replicaManager) waitReplicated(tp checkpoint.TopicPartition, timeout t
 		return kerr.NotCoordinator.Code
 	default:
 		return w[0].code
+	}
+}
+
+// canAppendAll is the acks=all check before an offset commit is
+// appended: COORDINATOR_NOT_AVAILABLE when the ISR is below
+// min.insync.replicas (Kafka's mapping of NOT_ENOUGH_REPLICAS for
+// OffsetCommit), NOT_COORDINATOR when this broker does not lead.
+func (rm *replicaManager) canAppendAll(tp checkpoint.TopicPartition) int16 {
+	pr := rm.get(tp)
+	if pr == nil {
+		return kerr.NotCoordinator.Code
+	}
+	pr.mu.Lock()
+	err := pr.core.CanAppend(-1, rm.b.minISR(tp.Topic))
+	pr.mu.Unlock()
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, replica.ErrNotEnoughReplicas):
+		return kerr.CoordinatorNotAvailable.Code
+	default:
+		return kerr.NotCoordinator.Code
 	}
 }
 

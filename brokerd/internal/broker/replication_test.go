@@ -436,6 +436,8 @@ func TestOffsetCommitWaitsForReplication(t *testing.T) {
 	only := kadm.NewClient(newClient(t, coord, kgo.SeedBrokers(coord.Addr()), kgo.RetryTimeout(2*time.Second)))
 	offs = kadm.Offsets{}
 	offs.Add(kadm.Offset{Topic: "committed", Partition: 0, At: 99, LeaderEpoch: -1})
+	ol, _ := coord.dir.Log(tp(offsetsTopic, 0))
+	before := ol.LogEndOffset()
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	cr, err = only.CommitOffsets(cctx, "g1", offs)
@@ -443,6 +445,7 @@ func TestOffsetCommitWaitsForReplication(t *testing.T) {
 		err = cr.Error()
 	}
 	require.Error(t, err, "a commit the ISR cannot hold must not be acknowledged")
+	require.Equal(t, before, ol.LogEndOffset(), "and it is not appended either (NOT_ENOUGH_REPLICAS before the append)")
 }
 
 // unclean.leader.election.enable: with the last ISR member gone and only
