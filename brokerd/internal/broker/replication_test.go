@@ -36,12 +36,17 @@ func startReplicatedCluster(t *testing.T, n int, mutate func(*config.Config)) []
 	return bs
 }
 
+// partitionState is the state of topic-p in b's view, once b has seen it.
 func partitionState(t *testing.T, b *Broker, topic string, p int32) kafkazk.PartitionState {
 	t.Helper()
-	part, ok := b.view().Topics[topic].Partitions[p]
-	require.True(t, ok)
-	require.NotNil(t, part.State)
-	return *part.State
+	var st *kafkazk.PartitionState
+	eventually(t, fmt.Sprintf("%s-%d in broker %d's view", topic, p, b.cfg.BrokerID), func() bool {
+		if tv := b.view().Topics[topic]; tv != nil {
+			st = tv.Partitions[p].State
+		}
+		return st != nil
+	})
+	return *st
 }
 
 func byID(bs []*Broker, id int32) *Broker {
@@ -363,6 +368,9 @@ func TestCreatePartitionsAndDeleteAcrossReplicas(t *testing.T) {
 	res, err := adm.CreateTopic(ctx, 1, 3, nil, "grow3")
 	require.NoError(t, err)
 	require.NoError(t, res.Err)
+	for _, b := range bs {
+		eventually(t, "grow3 in every broker's metadata", func() bool { return topicReady(b.view(), "grow3") })
+	}
 	cp, err := adm.CreatePartitions(ctx, 1, "grow3")
 	require.NoError(t, err)
 	require.NoError(t, cp["grow3"].Err)
