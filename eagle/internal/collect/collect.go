@@ -70,8 +70,19 @@ type Collector struct {
 	client sarama.Client
 	probes map[string]*sarama.Broker // by host:port
 
-	prev  *model.Snapshot
-	known map[int32]time.Time // brokers seen registered, and when last
+	prev *model.Snapshot
+
+	knownMu sync.Mutex
+	known   map[int32]Seen // brokers seen registered, and when last
+}
+
+// Seen is a broker remembered as registered once: a broker that vanished
+// from ZooKeeper is still listed, as down, until an operator forgets it.
+type Seen struct {
+	ID   int32
+	Host string
+	Port int
+	Last time.Time
 }
 
 // New returns a collector; nothing is connected until the first pass.
@@ -96,7 +107,7 @@ func New(cl config.Cluster, concurrency int, log zerolog.Logger) *Collector {
 		cluster: cl, log: log.With().Str("component", "collect").Str("cluster", cl.Alias).Logger(),
 		concurrency: concurrency, timeout: 5 * time.Second, scfg: scfg,
 		httpc:  &http.Client{Timeout: 5 * time.Second},
-		probes: map[string]*sarama.Broker{}, known: map[int32]time.Time{},
+		probes: map[string]*sarama.Broker{}, known: map[int32]Seen{},
 	}
 }
 
@@ -381,31 +392,54 @@ func (c *Collector) mergeKnown(s *model.Snapshot) {
 	if s.ZKError != "" {
 		return
 	}
+	c.knownMu.Lock()
+	defer c.knownMu.Unlock()
 	have := map[int32]bool{}
 	for _, b := range s.Brokers {
 		have[b.ID] = true
-		c.known[b.ID] = s.Time
+		c.known[b.ID] = Seen{ID: b.ID, Host: b.Host, Port: b.Port, Last: s.Time}
 	}
-	for id, last := range c.known {
+	for id, seen := range c.known {
 		if !have[id] {
-			mb := model.Broker{ID: id, BytesInRate: -1, BytesOutRate: -1, MessagesInRate: -1,
-				Error: fmt.Sprintf("not registered in ZooKeeper (last seen %s)", last.UTC().Format(time.RFC3339))}
-			if c.prev != nil {
-				for _, pb := range c.prev.Brokers {
-					if pb.ID == id {
-						mb.Host, mb.Port, mb.MetricsPort = pb.Host, pb.Port, pb.MetricsPort
-					}
-				}
-			}
-			s.Brokers = append(s.Brokers, mb)
+			s.Brokers = append(s.Brokers, model.Broker{ID: id, Host: seen.Host, Port: seen.Port,
+				BytesInRate: -1, BytesOutRate: -1, MessagesInRate: -1,
+				Error: fmt.Sprintf("not registered in ZooKeeper (last seen %s)", seen.Last.UTC().Format(time.RFC3339))})
 		}
 	}
 	sort.Slice(s.Brokers, func(i, j int) bool { return s.Brokers[i].ID < s.Brokers[j].ID })
 }
 
+// Remember adds brokers seen by an earlier run (from the store).
+func (c *Collector) Remember(list []Seen) {
+	c.knownMu.Lock()
+	defer c.knownMu.Unlock()
+	for _, b := range list {
+		if cur, ok := c.known[b.ID]; !ok || cur.Last.Before(b.Last) {
+			c.known[b.ID] = b
+		}
+	}
+}
+
+// Known lists the brokers remembered as seen.
+func (c *Collector) Known() []Seen {
+	c.knownMu.Lock()
+	defer c.knownMu.Unlock()
+	out := make([]Seen, 0, len(c.known))
+	for _, b := range c.known {
+		out = append(out, b)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
 // Forget drops a broker from the brokers remembered as seen (an operator
-// removed it on purpose).
-func (c *Collector) Forget(id int32) { delete(c.known, id) }
+// removed it on purpose). A broker still registered comes back at the next
+// pass.
+func (c *Collector) Forget(id int32) {
+	c.knownMu.Lock()
+	defer c.knownMu.Unlock()
+	delete(c.known, id)
+}
 
 func addr(b model.Broker) string { return net.JoinHostPort(b.Host, strconv.Itoa(b.Port)) }
 

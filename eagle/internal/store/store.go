@@ -13,6 +13,7 @@
 //	users(name, hash, role, must_change, created)    bcrypt hashes
 //	audit(ts, user, action, detail)                  who changed what
 //	alerts(ts, cluster, key, kind, level, state, text, delivery)
+//	brokers_seen(cluster, id, host, port, last_seen) brokers once registered
 package store
 
 import (
@@ -49,6 +50,8 @@ CREATE TABLE IF NOT EXISTS users(name TEXT PRIMARY KEY, hash TEXT NOT NULL, role
 	must_change INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS audit(id INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL, user TEXT NOT NULL,
 	action TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS brokers_seen(cluster TEXT NOT NULL, id INTEGER NOT NULL, host TEXT NOT NULL,
+	port INTEGER NOT NULL, last_seen INTEGER NOT NULL, PRIMARY KEY(cluster, id));
 CREATE TABLE IF NOT EXISTS alerts(id INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL, cluster TEXT NOT NULL,
 	key TEXT NOT NULL, kind TEXT NOT NULL, level TEXT NOT NULL, state TEXT NOT NULL, text TEXT NOT NULL,
 	delivery TEXT NOT NULL);
@@ -325,4 +328,55 @@ func (s *Store) Alerts(ctx context.Context, limit int) ([]AlertEntry, error) {
 		out = append(out, a)
 	}
 	return out, rows.Err()
+}
+
+// SeenBroker is a broker once registered in a cluster.
+type SeenBroker struct {
+	ID   int32
+	Host string
+	Port int
+	Last time.Time
+}
+
+// SaveSeen upserts the brokers seen in a cluster.
+func (s *Store) SaveSeen(ctx context.Context, cluster string, list []SeenBroker) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	for _, b := range list {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO brokers_seen(cluster, id, host, port, last_seen) VALUES(?,?,?,?,?)
+			ON CONFLICT(cluster, id) DO UPDATE SET host=excluded.host, port=excluded.port, last_seen=max(last_seen, excluded.last_seen)`,
+			cluster, b.ID, b.Host, b.Port, b.Last.Unix()); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// Seen lists the brokers once registered in a cluster.
+func (s *Store) Seen(ctx context.Context, cluster string) ([]SeenBroker, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, host, port, last_seen FROM brokers_seen WHERE cluster=? ORDER BY id`, cluster)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []SeenBroker
+	for rows.Next() {
+		var b SeenBroker
+		var ts int64
+		if err := rows.Scan(&b.ID, &b.Host, &b.Port, &ts); err != nil {
+			return nil, err
+		}
+		b.Last = time.Unix(ts, 0)
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// ForgetBroker drops a broker from a cluster's seen list.
+func (s *Store) ForgetBroker(ctx context.Context, cluster string, id int32) error {
+	_, err := s.w.ExecContext(ctx, `DELETE FROM brokers_seen WHERE cluster=? AND id=?`, cluster, id)
+	return err
 }

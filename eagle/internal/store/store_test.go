@@ -97,3 +97,31 @@ func TestUsersAuditAlerts(t *testing.T) {
 	require.Len(t, al, 1)
 	assert.Equal(t, "firing", al[0].State)
 }
+
+func TestBrokersSeen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ke.db")
+	s, err := Open(path)
+	require.NoError(t, err)
+	t1 := time.Unix(1000, 0)
+	require.NoError(t, s.SaveSeen(ctx, "c1", []SeenBroker{{ID: 1, Host: "h1", Port: 9092, Last: t1}, {ID: 2, Host: "h2", Port: 9092, Last: t1}}))
+	// an older sighting does not move last_seen back
+	require.NoError(t, s.SaveSeen(ctx, "c1", []SeenBroker{{ID: 2, Host: "h2b", Port: 9093, Last: t1.Add(-time.Hour)}}))
+	require.NoError(t, s.SaveSeen(ctx, "c2", []SeenBroker{{ID: 9, Host: "x", Port: 1, Last: t1}}))
+	require.NoError(t, s.Close())
+
+	// Survives a reopen (a restart of eagle).
+	s, err = Open(path)
+	require.NoError(t, err)
+	defer s.Close()
+	seen, err := s.Seen(ctx, "c1")
+	require.NoError(t, err)
+	require.Len(t, seen, 2)
+	assert.Equal(t, "h2b", seen[1].Host)
+	assert.Equal(t, t1.Unix(), seen[1].Last.Unix())
+	require.NoError(t, s.ForgetBroker(ctx, "c1", 2))
+	seen, err = s.Seen(ctx, "c1")
+	require.NoError(t, err)
+	require.Len(t, seen, 1)
+	assert.EqualValues(t, 1, seen[0].ID)
+}

@@ -672,3 +672,35 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 	s.audit(r, "user.delete", "user="+name)
 	s.flash(w, r, "/users", "user "+name+" deleted")
 }
+
+// forgetBroker drops a broker that is no longer registered from the
+// brokers remembered as seen (it was decommissioned on purpose).
+func (s *Server) forgetBroker(w http.ResponseWriter, r *http.Request) {
+	c, v, ok := s.current(w, r)
+	if !ok {
+		return
+	}
+	id64, err := strconv.ParseInt(r.PathValue("id"), 10, 32)
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, "broker id "+strconv.Quote(r.PathValue("id"))+" is not a number")
+		return
+	}
+	id := int32(id64)
+	for _, b := range v.Snap.Brokers {
+		if b.ID == id && b.Registered {
+			s.fail(w, r, http.StatusConflict, fmt.Sprintf("broker %d is registered in ZooKeeper: only a broker that is gone can be forgotten", id))
+			return
+		}
+	}
+	if !s.confirmed(w, r, fmt.Sprintf("Forget broker %d", id), []string{fmt.Sprintf("stop reporting broker %d of cluster %s as down (it was removed on purpose)", id, c.alias)}, nil) {
+		return
+	}
+	c.coll.Forget(id)
+	if err := s.store.ForgetBroker(r.Context(), c.alias, id); err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err.Error())
+		return
+	}
+	s.audit(r, "broker.forget", fmt.Sprintf("cluster=%s broker=%d", c.alias, id))
+	s.refresh(c, 15*time.Second)
+	s.flash(w, r, "/brokers"+clusterQuery(c), fmt.Sprintf("broker %d forgotten", id))
+}

@@ -57,6 +57,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /topics/{topic}/config", s.auth(RoleOperator, s.alterConfig))
 	mux.HandleFunc("POST /topics/{topic}/delete", s.auth(RoleAdmin, s.deleteTopic))
 	mux.HandleFunc("POST /topics/{topic}/send", s.auth(RoleOperator, s.sendMessage))
+	mux.HandleFunc("POST /brokers/{id}/forget", s.auth(RoleAdmin, s.forgetBroker))
 	mux.HandleFunc("POST /groups/{group}/reset", s.auth(RoleOperator, s.resetOffsets))
 	mux.HandleFunc("POST /alerts/test", s.auth(RoleOperator, s.testAlert))
 	mux.HandleFunc("POST /users", s.auth(RoleAdmin, s.saveUser))

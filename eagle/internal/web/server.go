@@ -88,6 +88,18 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 			kick:   make(chan struct{}, 1),
 		})
 	}
+	for _, c := range s.clusters {
+		seen, err := st.Seen(context.Background(), c.alias)
+		if err != nil {
+			_ = st.Close()
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		list := make([]collect.Seen, 0, len(seen))
+		for _, b := range seen {
+			list = append(list, collect.Seen{ID: b.ID, Host: b.Host, Port: b.Port, Last: b.Last})
+		}
+		c.coll.Remember(list)
+	}
 	if err := s.ensureAdmin(context.Background()); err != nil {
 		_ = st.Close()
 		return nil, err
@@ -230,6 +242,15 @@ func (s *Server) pass(c *cluster) {
 	c.mu.Unlock()
 	s.log.Debug().Str("cluster", c.alias).Dur("took", snap.Took).Str("health", v.Level).Int("brokers", len(snap.Brokers)).
 		Int("topics", len(snap.Topics)).Int("groups", len(snap.Groups)).Msg("pass")
+	if snap.ZKError == "" {
+		var seen []store.SeenBroker
+		for _, b := range c.coll.Known() {
+			seen = append(seen, store.SeenBroker{ID: b.ID, Host: b.Host, Port: b.Port, Last: b.Last})
+		}
+		if err := s.store.SaveSeen(ctx, c.alias, seen); err != nil && s.ctx.Err() == nil {
+			s.log.Error().Err(err).Str("cluster", c.alias).Msg("store: brokers seen not written")
+		}
+	}
 	if s.cfg.MetricsCharts {
 		if err := s.store.AddSamples(c.alias, snap.Time, samplesOf(snap)); err != nil && s.ctx.Err() == nil {
 			s.log.Error().Err(err).Str("cluster", c.alias).Msg("history: samples not written")

@@ -267,3 +267,19 @@ func TestChartSVG(t *testing.T) {
 }
 
 func pt(t time.Time, v float64) store.Point { return store.Point{T: t, V: v} }
+
+// A registered broker cannot be forgotten; the refusal says why.
+func TestForgetRegisteredBrokerRefused(t *testing.T) {
+	_, hs := testServer(t, sampleSnapshot())
+	cl := client(t)
+	resp, err := cl.PostForm(hs.URL+"/login", url.Values{"user": {"admin"}, "password": {"admin-pass-1"}})
+	require.NoError(t, err)
+	body(t, resp)
+	resp, err = cl.Get(hs.URL + "/brokers")
+	require.NoError(t, err)
+	token := csrfField.FindStringSubmatch(body(t, resp))[1]
+	resp, err = cl.PostForm(hs.URL+"/brokers/1/forget", url.Values{"csrf": {token}, "confirm": {"yes"}})
+	require.NoError(t, err)
+	assert.Contains(t, body(t, resp), "broker 1 is registered in ZooKeeper")
+	assert.Equal(t, http.StatusConflict, resp.StatusCode)
+}
