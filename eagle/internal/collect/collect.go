@@ -61,7 +61,8 @@ type Collector struct {
 	cluster     config.Cluster
 	log         zerolog.Logger
 	concurrency int
-	timeout     time.Duration
+	timeout     time.Duration // four-letter words
+	zkTimeout   time.Duration // the ZooKeeper reads of one pass
 	scfg        *sarama.Config
 	httpc       *http.Client
 
@@ -105,7 +106,7 @@ func New(cl config.Cluster, concurrency int, log zerolog.Logger) *Collector {
 	}
 	return &Collector{
 		cluster: cl, log: log.With().Str("component", "collect").Str("cluster", cl.Alias).Logger(),
-		concurrency: concurrency, timeout: 5 * time.Second, scfg: scfg,
+		concurrency: concurrency, timeout: 5 * time.Second, zkTimeout: 30 * time.Second, scfg: scfg,
 		httpc:  &http.Client{Timeout: 5 * time.Second},
 		probes: map[string]*sarama.Broker{}, known: map[int32]Seen{},
 	}
@@ -259,7 +260,7 @@ func (c *Collector) Collect(ctx context.Context) *model.Snapshot {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); s.ZK = c.fourLetterWords() }()
-	c.readZK(s, &pe)
+	c.readZKBounded(s, &pe, c.zkTimeout)
 	c.mergeKnown(s)
 	metrics := make([]brokerMetrics, len(s.Brokers))
 	wg.Add(1)
@@ -275,10 +276,35 @@ func (c *Collector) Collect(ctx context.Context) *model.Snapshot {
 		metrics[i].apply(&s.Brokers[i])
 	}
 	c.computeRates(s)
-	s.Errors = pe.list
+	pe.mu.Lock()
+	s.Errors = append([]string(nil), pe.list...)
+	pe.mu.Unlock()
 	s.Took = time.Since(start)
 	c.prev = s
 	return s
+}
+
+// readZKBounded runs readZK on its own snapshot and copies the result, or
+// gives up after timeout (a ZooKeeper that accepts the connection but never
+// answers must not stall the pass): the session is then closed, so the
+// next pass starts a new one.
+func (c *Collector) readZKBounded(s *model.Snapshot, pe *errs, timeout time.Duration) {
+	zs := &model.Snapshot{Cluster: s.Cluster, Time: s.Time, ZkController: -1}
+	done := make(chan struct{})
+	go func() { defer close(done); c.readZK(zs, pe) }()
+	select {
+	case <-done:
+		s.ClusterID, s.ZkController, s.Brokers, s.ZKTopics = zs.ClusterID, zs.ZkController, zs.Brokers, zs.ZKTopics
+		s.PendingDeletes, s.PendingReassign, s.ZKError = zs.PendingDeletes, zs.PendingReassign, zs.ZKError
+	case <-time.After(timeout):
+		s.ZKError = fmt.Sprintf("ZooKeeper %s did not answer within %s", c.cluster.ZkList, timeout)
+		c.mu.Lock()
+		if c.zkConn != nil {
+			c.zkConn.Close()
+			c.zkConn = nil
+		}
+		c.mu.Unlock()
+	}
 }
 
 func (c *Collector) zkPath(p string) string {

@@ -1,6 +1,8 @@
 package collect
 
 import (
+	"context"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -60,3 +62,31 @@ process_resident_memory_bytes 5.24288e+07
 }
 
 func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }
+
+// A "ZooKeeper" that accepts connections and never answers does not stall
+// the pass: it ends with the ZooKeeper error, the server shown down.
+func TestSilentZooKeeperDoesNotStallThePass(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	var held []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c) // never read, never answered
+		}
+	}()
+	c := New(config.Cluster{Alias: "c1", ZkServers: []string{ln.Addr().String()}, ZkList: ln.Addr().String()}, 4, zerolog.Nop())
+	defer c.Close()
+	c.zkTimeout, c.timeout = time.Second, time.Second
+	start := time.Now()
+	s := c.Collect(context.Background())
+	assert.Less(t, time.Since(start), 20*time.Second)
+	assert.NotEmpty(t, s.ZKError)
+	require.Len(t, s.ZK, 1)
+	assert.False(t, s.ZK[0].Up)
+	assert.NotEmpty(t, s.KafkaError)
+}
