@@ -81,8 +81,9 @@ func getJSON(t *testing.T, s *eagleSession, path string, into any) int {
 // eagle against real zkd and brokerd processes: login, every page and its
 // JSON twin, a topic created through the UI (with its confirmation step),
 // lag equal to what franz-go's kadm computes, the kafka_exporter metrics,
-// the message browser, then a broker killed: the overview turns red naming
-// it and the webhook receives the alert.
+// the message browser, a stopped group alerting and its recovery notice
+// after an offset reset, then a broker killed: the overview turns red
+// naming it and the webhook receives the alert.
 func TestEagleLive(t *testing.T) {
 	zks := StartServer(t, kindZkd, ServerOptions{})
 	connect := zks.Addr() + "/eagle"
@@ -94,6 +95,7 @@ cluster1.zk.list=%s
 eagle.collect.interval=1s
 eagle.admin.password=eagle-admin-1
 eagle.alert.webhook=%s
+eagle.alert.group.warn=2s
 efak.topic.token=tok123
 `, connect, hook.srv.URL))
 
@@ -283,6 +285,16 @@ efak.topic.token=tok123
 		}
 		return fmt.Sprintf("%+v", ov0.Health)
 	})
+	// Held for eagle.alert.group.warn, the group alert fires.
+	eventually(t, 30*time.Second, "the group alert", func() string {
+		if hook.find(func(n map[string]any) bool {
+			return n["kind"] == "group" && n["state"] == "firing" && n["key"] == "group:billing"
+		}) == nil {
+			return "not yet"
+		}
+		return ""
+	})
+
 	// Reset it to the end: a preview first, then the reset; lag drops to 0.
 	code, body, _ = s.post("/groups/billing/reset", url.Values{"csrf": {token}, "topic": {"orders"}, "strategy": {"latest"}})
 	require.Equal(t, http.StatusOK, code, body)
@@ -314,6 +326,13 @@ efak.topic.token=tok123
 		return ""
 	})
 	assert.Equal(t, 2, ov.Counts.BrokersUp)
+	// The group caught up: its alert is resolved.
+	eventually(t, 30*time.Second, "the group recovery notice", func() string {
+		if hook.find(func(n map[string]any) bool { return n["key"] == "group:billing" && n["state"] == "resolved" }) == nil {
+			return "not yet"
+		}
+		return ""
+	})
 
 	// Kill broker 2: the overview turns red naming it, and the alert arrives.
 	require.NoError(t, b2.cmd.Process.Kill())
