@@ -87,8 +87,8 @@ func getJSON(t *testing.T, s *eagleSession, path string, into any) int {
 func TestEagleLive(t *testing.T) {
 	zks := StartServer(t, kindZkd, ServerOptions{})
 	connect := zks.Addr() + "/eagle"
-	b1 := startBrokerd(t, 1, connect, "num.partitions=2")
-	b2 := startBrokerd(t, 2, connect, "num.partitions=2")
+	b1 := startBrokerd(t, 1, connect, "num.partitions=2", "metrics.port=0")
+	b2 := startBrokerd(t, 2, connect, "num.partitions=2", "metrics.port=0")
 	hook := newWebhookSink(t)
 	e := startEagle(t, fmt.Sprintf(`efak.zk.cluster.alias=cluster1
 cluster1.zk.list=%s
@@ -266,6 +266,28 @@ efak.topic.token=tok123
 		assert.Contains(t, hdr.Get("Content-Type"), "application/json", p.path)
 		assert.True(t, json.Valid([]byte(body)), p.path)
 	}
+	// brokerd's process_* and app-info metrics fill the brokers page's
+	// memory, CPU, version and uptime columns.
+	var brokersPage struct {
+		Brokers []struct {
+			ID            int32
+			ResidentBytes float64
+			Version       string
+			Uptime        string
+		}
+	}
+	eventually(t, 30*time.Second, "broker memory and version on /brokers", func() string {
+		getJSON(t, s, "/brokers", &brokersPage)
+		for _, b := range brokersPage.Brokers {
+			if b.ResidentBytes <= 0 || b.Version == "" || b.Version == "-" || strings.Contains(b.Uptime, "registration") {
+				return fmt.Sprintf("%+v", brokersPage.Brokers)
+			}
+		}
+		if len(brokersPage.Brokers) == 0 {
+			return "no brokers"
+		}
+		return ""
+	})
 	var msgs struct{ Messages []struct{ Key, Value string } }
 	require.Equal(t, 200, getJSON(t, s, "/topics/orders/messages?seek=earliest&key=k42&limit=5", &msgs))
 	require.Len(t, msgs.Messages, 1)

@@ -211,6 +211,21 @@ func TestMetricsEndpoint(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(body), "kafka_server_brokertopicmetrics_messagesin_total 2")
 	require.Contains(t, string(body), `kafka_network_requestmetrics_requests_total{request="Produce"}`)
+	// The process metrics eagle's brokers page reads (memory, CPU, uptime)
+	// and the app-info version.
+	require.Regexp(t, `(?m)^process_resident_memory_bytes [1-9]`, string(body))
+	require.Regexp(t, `(?m)^process_start_time_seconds [1-9]`, string(body))
+	require.Contains(t, string(body), "process_cpu_seconds_total")
+	require.Contains(t, string(body), `kafka_server_app_info{commit_id="unknown",version="dev"} 1`)
+}
+
+func TestSplitVersion(t *testing.T) {
+	v, c := splitVersion("0.1.0 (commit 8bad8ca)")
+	require.Equal(t, "0.1.0", v)
+	require.Equal(t, "8bad8ca", c)
+	v, c = splitVersion("dev")
+	require.Equal(t, "dev", v)
+	require.Equal(t, "unknown", c)
 }
 
 // A compacted topic is compacted by the retention loop, and stays compacted

@@ -6,9 +6,11 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -35,7 +37,27 @@ func newMetrics() *metrics {
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_network_requestmetrics_requests_total", Help: "Requests handled, by API name."}, []string{"request"})
 	m.sendfileBytes = prometheus.NewCounter(prometheus.CounterOpts{Name: "brokerd_fetch_sendfile_bytes_total", Help: "Record batch bytes sent from segment files with sendfile (zero-copy)."})
 	m.reg.MustRegister(m.messagesIn, m.bytesIn, m.bytesOut, m.failedProduce, m.sendfileBytes, m.requests)
+	// The process's memory, CPU, open files and start time (process_*, as
+	// the JMX exporter's java process metrics are read by dashboards and by
+	// eagle's brokers page), the Go runtime's (go_*), and Kafka's app-info
+	// (kafka.server:type=app-info: version and commit id).
+	m.reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
+	version, commit := splitVersion(Version)
+	appInfo := prometheus.NewGauge(prometheus.GaugeOpts{Name: "kafka_server_app_info", Help: "Broker software version and commit id (value 1).",
+		ConstLabels: prometheus.Labels{"version": version, "commit_id": commit}})
+	appInfo.Set(1)
+	m.reg.MustRegister(appInfo)
 	return m
+}
+
+// splitVersion splits the build's version text, "0.1.0 (commit 8bad8ca)",
+// into the version and the commit id ("unknown" when it names none).
+func splitVersion(v string) (version, commit string) {
+	version, rest, ok := strings.Cut(v, " (commit ")
+	if !ok {
+		return v, "unknown"
+	}
+	return version, strings.TrimSuffix(rest, ")")
 }
 
 // serve starts the /metrics listener on port (0 = any free port).
