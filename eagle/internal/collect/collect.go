@@ -17,7 +17,11 @@
 //  4. Offsets: one ListOffsets per leader for the log start offsets and one
 //     for the end offsets (all of the leader's partitions in each), and one
 //     DescribeLogDirs per broker for sizes.
-//  5. Rates against the previous pass (end offsets, broker byte counters).
+//  5. Lag in seconds: per lagging partition, the timestamp of the record at
+//     the committed offset, one small Fetch per leader for up to 16
+//     partitions, cached by (topic, partition, offset) (lagtime.go).
+//  6. Rates against the previous pass (end offsets, broker byte counters);
+//     lag in seconds estimated from the rate where no timestamp was read.
 //
 // Nothing in a pass is fatal: what fails is recorded in the snapshot
 // (ZKError, KafkaError, Broker.Error, ZKServer.Error, Errors) and shown.
@@ -72,6 +76,8 @@ type Collector struct {
 	probes map[string]*sarama.Broker // by host:port
 
 	prev *model.Snapshot
+	// lagCache: the records that dated the last pass's lags.
+	lagCache map[lagKey]recordTime
 
 	knownMu sync.Mutex
 	known   map[int32]Seen // brokers seen registered, and when last
@@ -271,6 +277,7 @@ func (c *Collector) Collect(ctx context.Context) *model.Snapshot {
 
 	// Step 2: Kafka.
 	c.readKafka(s, &pe)
+	c.lagTimes(s, &pe)
 	wg.Wait()
 	for i := range s.Brokers {
 		metrics[i].apply(&s.Brokers[i])
@@ -468,6 +475,17 @@ func (c *Collector) Forget(id int32) {
 }
 
 func addr(b model.Broker) string { return net.JoinHostPort(b.Host, strconv.Itoa(b.Port)) }
+
+// reachableAddrs maps the pass's reachable brokers to their addresses.
+func reachableAddrs(s *model.Snapshot) map[int32]string {
+	m := map[int32]string{}
+	for _, b := range s.Brokers {
+		if b.Reachable {
+			m[b.ID] = addr(b)
+		}
+	}
+	return m
+}
 
 func (c *Collector) readKafka(s *model.Snapshot, pe *errs) {
 	var addrs []string
@@ -754,12 +772,7 @@ func (c *Collector) readOffsets(s *model.Snapshot, pe *errs) {
 			}
 		}
 	}
-	addrOf := map[int32]string{}
-	for _, b := range s.Brokers {
-		if b.Reachable {
-			addrOf[b.ID] = addr(b)
-		}
-	}
+	addrOf := reachableAddrs(s)
 	type job struct {
 		leader int32
 		refs   []ref
@@ -929,10 +942,11 @@ func (c *Collector) computeRates(s *model.Snapshot) {
 	for gi := range s.Groups {
 		for oi := range s.Groups[gi].Offsets {
 			o := &s.Groups[gi].Offsets[oi]
-			if o.Lag == 0 {
-				o.LagSeconds = 0
-			} else if r := partRate[model.TopicPartition{Topic: o.Topic, Partition: o.Partition}]; o.Lag > 0 && r > 0 {
-				o.LagSeconds = float64(o.Lag) / r
+			if o.Lag <= 0 || o.LagSeconds >= 0 {
+				continue
+			}
+			if r := partRate[model.TopicPartition{Topic: o.Topic, Partition: o.Partition}]; r > 0 {
+				o.LagSeconds, o.LagSecondsSource = float64(o.Lag)/r, "rate"
 			}
 		}
 	}

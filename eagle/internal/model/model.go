@@ -38,6 +38,9 @@ type Snapshot struct {
 	MessagesInRate float64
 	BytesInRate    float64
 	BytesOutRate   float64
+	// LagFetches: lagging partitions whose first unconsumed record was
+	// fetched in this pass (the others' came from the collector's cache).
+	LagFetches int
 	// Errors met during the pass that did not stop it.
 	Errors []string
 }
@@ -145,11 +148,20 @@ type GroupOffset struct {
 	Committed int64
 	End       int64 // -1 unknown
 	Lag       int64 // -1 unknown
-	// LagSeconds estimates how far behind the consumer is in time: lag
-	// divided by the partition's recent end-offset rate (-1 unknown).
-	LagSeconds float64
-	Status     string // per-partition window status
-	Owner      string // member client id, "" unassigned
+	// LagSeconds is how far behind the consumer is in time (-1 unknown, 0
+	// for no lag): the age, at the pass's time, of the first record not
+	// consumed (LagSecondsSource "timestamp"), else, when that record could
+	// not be read, lag divided by the partition's recent end-offset rate
+	// ("rate"). LagSecondsTimestampType is the record's timestamp type
+	// (CreateTime or LogAppendTime); LagSecondsNote says which record was
+	// used when it was not the one at the committed offset, or why no
+	// record was read.
+	LagSeconds              float64
+	LagSecondsSource        string
+	LagSecondsTimestampType string
+	LagSecondsNote          string
+	Status                  string // per-partition window status
+	Owner                   string // member client id, "" unassigned
 }
 
 // ZKServer is one server of the ensemble as its four-letter words show it.

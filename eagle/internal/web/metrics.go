@@ -14,7 +14,10 @@ import (
 // under kafka_exporter's names (so Grafana's kafka_exporter dashboards
 // work), each with a cluster label added. Group status is exported
 // Burrow-style as eagle_consumergroup_status{status=...} 1 and as a code
-// (0 OK, 1 WARN, 2 STALL, 3 STOP, 4 REWIND, 5 ERR).
+// (0 OK, 1 WARN, 2 STALL, 3 STOP, 4 REWIND, 5 ERR). Lag in seconds has no
+// kafka_exporter name: it is exported under kafka-lag-exporter's
+// (kafka_consumergroup_group_lag_seconds, ..._group_max_lag_seconds) with
+// the same labels as kafka_consumergroup_lag.
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 	// The text format wants each family's samples together: collect per
 	// family, write in first-seen order.
@@ -60,6 +63,8 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 		cl := []string{"cluster", c.alias}
 		head("eagle_collect_duration_seconds", "gauge", "Duration of the last collection pass.")
 		put("eagle_collect_duration_seconds", sn.Took.Seconds(), cl...)
+		head("eagle_collect_lag_fetches", "gauge", "Partitions fetched in the last pass to date their first unconsumed record (unchanged committed offsets are cached).")
+		put("eagle_collect_lag_fetches", float64(sn.LagFetches), cl...)
 		head("eagle_cluster_health", "gauge", "Cluster health: 0 green, 1 yellow, 2 red.")
 		put("eagle_cluster_health", float64(map[string]int{"green": 0, "yellow": 1, "red": 2}[v.Verdict.Level]), cl...)
 		up := 0
@@ -100,6 +105,7 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 			head("kafka_consumergroup_members", "gauge", "Amount of members in a consumer group.")
 			put("kafka_consumergroup_members", float64(len(g.Members)), lg...)
 			sums := map[string]int64{}
+			maxSec := -1.0
 			for _, o := range g.Offsets {
 				lo := []string{"cluster", c.alias, "consumergroup", g.ID, "topic", o.Topic, "partition", fmt.Sprint(o.Partition)}
 				head("kafka_consumergroup_current_offset", "gauge", "Current offset of a consumer group at topic/partition.")
@@ -109,6 +115,15 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 					put("kafka_consumergroup_lag", float64(o.Lag), lo...)
 					sums[o.Topic] += o.Lag
 				}
+				if o.LagSeconds >= 0 {
+					head("kafka_consumergroup_group_lag_seconds", "gauge", "Age in seconds of the first record a consumer group has not consumed at topic/partition (0 without lag).")
+					put("kafka_consumergroup_group_lag_seconds", o.LagSeconds, lo...)
+					maxSec = max(maxSec, o.LagSeconds)
+				}
+			}
+			if maxSec >= 0 {
+				head("kafka_consumergroup_group_max_lag_seconds", "gauge", "Largest lag in seconds of a consumer group over its partitions.")
+				put("kafka_consumergroup_group_max_lag_seconds", maxSec, lg...)
 			}
 			topics := make([]string, 0, len(sums))
 			for t := range sums {

@@ -64,7 +64,7 @@ func sampleSnapshot() *model.Snapshot {
 		},
 		ZKTopics: []string{`we"ird`, "orders"},
 		Groups: []model.Group{{ID: "billing", State: "Empty", Offsets: []model.GroupOffset{
-			{Topic: "orders", Partition: 0, Committed: 45, End: 50, Lag: 5, LagSeconds: -1},
+			{Topic: "orders", Partition: 0, Committed: 45, End: 50, Lag: 5, LagSeconds: 90, LagSecondsSource: "timestamp", LagSecondsTimestampType: "CreateTime"},
 			{Topic: "orders", Partition: 1, Committed: 40, End: 40, Lag: 0, LagSeconds: 0},
 		}}},
 	}
@@ -105,6 +105,9 @@ func TestMetricsExposition(t *testing.T) {
 	assert.Equal(t, 1.0, val("kafka_topic_partition_under_replicated_partition", map[string]string{"topic": `we"ird`}))
 	assert.Equal(t, 5.0, val("kafka_consumergroup_lag", map[string]string{"consumergroup": "billing", "partition": "0"}))
 	assert.Equal(t, 5.0, val("kafka_consumergroup_lag_sum", map[string]string{"consumergroup": "billing", "topic": "orders"}))
+	assert.Equal(t, 90.0, val("kafka_consumergroup_group_lag_seconds", map[string]string{"consumergroup": "billing", "partition": "0"}))
+	assert.Equal(t, 0.0, val("kafka_consumergroup_group_lag_seconds", map[string]string{"consumergroup": "billing", "partition": "1"}))
+	assert.Equal(t, 90.0, val("kafka_consumergroup_group_max_lag_seconds", map[string]string{"consumergroup": "billing"}))
 	assert.Equal(t, 1.0, val("eagle_cluster_health", map[string]string{"cluster": "c1"}), "yellow: under-replicated")
 }
 
