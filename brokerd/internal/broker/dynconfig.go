@@ -318,8 +318,12 @@ func (b *Broker) effectiveTopicConfig(v coord.View, topic string) map[string]str
 
 // segmentConfigFor is the log settings of a topic in a view.
 func (b *Broker) segmentConfigFor(v coord.View, topic string) segment.Config {
+	return segmentConfigOf(b.effectiveTopicConfig(v, topic))
+}
+
+func segmentConfigOf(eff map[string]string) segment.Config {
 	sc := segment.DefaultConfig()
-	applyTopicConfig(b.effectiveTopicConfig(v, topic), &sc)
+	applyTopicConfig(eff, &sc)
 	return sc
 }
 
@@ -339,7 +343,10 @@ func (b *Broker) settings(topic string) topicSettings {
 }
 
 func (b *Broker) settingsFor(v coord.View, topic string) topicSettings {
-	eff := b.effectiveTopicConfig(v, topic)
+	return settingsOf(b.effectiveTopicConfig(v, topic))
+}
+
+func settingsOf(eff map[string]string) topicSettings {
 	mmb, _ := strconv.Atoi(eff["max.message.bytes"])
 	mir, _ := strconv.Atoi(eff["min.insync.replicas"])
 	return topicSettings{maxMessageBytes: mmb, minInsyncReplicas: max(mir, 1)}
@@ -349,17 +356,25 @@ func (b *Broker) settingsFor(v coord.View, topic string) topicSettings {
 // applies changed log settings to the open logs (a topic config or dynamic
 // broker config change takes effect without a restart).
 func (b *Broker) applyTopicConfigs(v coord.View) {
+	// The effective config once per topic, not once per partition.
 	m := make(map[string]topicSettings, len(v.Topics))
+	effective := make(map[string]map[string]string, len(v.Topics))
 	for name := range v.Topics {
-		m[name] = b.settingsFor(v, name)
+		effective[name] = b.effectiveTopicConfig(v, name)
+		m[name] = settingsOf(effective[name])
 	}
 	b.topicSettings.Store(m)
+	segs := map[string]segment.Config{}
 	for _, tp := range b.dir.Partitions() {
 		l, ok := b.dir.Log(tp)
 		if !ok || v.Topics[tp.Topic] == nil {
 			continue
 		}
-		sc := b.segmentConfigFor(v, tp.Topic)
+		sc, ok := segs[tp.Topic]
+		if !ok {
+			sc = segmentConfigOf(effective[tp.Topic])
+			segs[tp.Topic] = sc
+		}
 		changed, err := l.SetConfig(sc)
 		if err != nil {
 			b.log.Warn().Err(err).Str("partition", tp.String()).Msg("config change not applied")

@@ -4,8 +4,12 @@
 // states, topic deletion through /admin/delete_topics.
 //
 // It is level-triggered: one goroutine re-reads the cluster state from
-// ZooKeeper whenever a watch fires (and every ResyncInterval as a safety
-// net), and hands a View to the broker. On the controller the same pass
+// ZooKeeper whenever a watch fires and every ResyncInterval (the
+// controller's time-based duties: the auto leader rebalance check, the
+// purge of old config change notifications), and hands a View to the
+// broker. A pass reads only what changed: the znodes whose watches are
+// still armed come from a cache (cache.go), and every FullResyncInterval
+// a pass re-reads everything as a safety net. On the controller the same pass
 // elects partition leaders (Decide, pure) and carries out deletions. So
 // brokers learn their partitions through ZooKeeper watches, not through
 // Kafka's LeaderAndIsr/UpdateMetadata requests.
@@ -19,8 +23,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,7 +48,8 @@ var (
 	ErrFenced            = errors.New("coord: controller epoch changed (fenced)")
 )
 
-// ResyncInterval is how often the state is re-read without a watch event.
+// ResyncInterval is how often a pass runs without a watch event (from the
+// watch cache: it costs only what changed).
 const ResyncInterval = 2 * time.Second
 
 // Options configure a Coordinator.
@@ -115,9 +122,16 @@ type Coordinator struct {
 	stop chan struct{}
 	done chan struct{}
 
-	mu      sync.Mutex // guards watched, view, viewCh
-	watched map[string]bool
-	view    View
+	mu    sync.Mutex // guards cache, uncached, view, viewCh
+	cache map[string]*zentry
+	// uncached: this pass reads every znode from ZooKeeper (refreshing
+	// the cache); touched collects the entries it read (loop goroutine).
+	uncached bool
+	touched  map[string]bool
+	// holdWatches, when set (tests), holds fired watches back until it is
+	// closed, as a slow watch goroutine would.
+	holdWatches chan struct{}
+	view        View
 	// reregister: the session expired; /brokers/ids/<id> must be created
 	// again before the next pass.
 	reregister bool
@@ -163,16 +177,31 @@ func (q quietLogger) Printf(format string, args ...any) { q.l.Debug().Msgf(forma
 // must match when it does and proposed is not empty), registers the broker
 // and starts the watch loop. It returns the cluster id.
 func Start(opts Options, proposedClusterID string) (*Coordinator, string, error) {
-	servers, chroot, err := ParseConnect(opts.Connect)
+	c, err := connect(opts)
 	if err != nil {
 		return nil, "", err
 	}
+	cid, err := c.setup(proposedClusterID)
+	if err != nil {
+		c.conn.Close()
+		return nil, "", err
+	}
+	go c.loop()
+	return c, cid, nil
+}
+
+// connect opens the session and starts following its state.
+func connect(opts Options) (*Coordinator, error) {
+	servers, chroot, err := ParseConnect(opts.Connect)
+	if err != nil {
+		return nil, err
+	}
 	c := &Coordinator{opts: opts, chroot: chroot, log: opts.Logger.With().Str("component", "coord").Logger(),
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
-		watched: map[string]bool{}, viewCh: make(chan struct{})}
+		cache: map[string]*zentry{}, viewCh: make(chan struct{})}
 	conn, events, err := zk.Connect(servers, opts.SessionTimeout, zk.WithLogger(quietLogger{c.log}))
 	if err != nil {
-		return nil, "", fmt.Errorf("%w: connect %s: %w (check zookeeper.connect)", ErrZooKeeper, opts.Connect, err)
+		return nil, fmt.Errorf("%w: connect %s: %w (check zookeeper.connect)", ErrZooKeeper, opts.Connect, err)
 	}
 	c.conn = conn
 	deadline := time.After(max(opts.SessionTimeout, 5*time.Second))
@@ -185,7 +214,7 @@ wait:
 			}
 		case <-deadline:
 			conn.Close()
-			return nil, "", fmt.Errorf("%w: no session with %s within %s: is ZooKeeper running there? (zookeeper.connect)", ErrZooKeeper, strings.Join(servers, ","), max(opts.SessionTimeout, 5*time.Second))
+			return nil, fmt.Errorf("%w: no session with %s within %s: is ZooKeeper running there? (zookeeper.connect)", ErrZooKeeper, strings.Join(servers, ","), max(opts.SessionTimeout, 5*time.Second))
 		}
 	}
 	go func() {
@@ -193,7 +222,7 @@ wait:
 			if ev.State == zk.StateHasSession || ev.State == zk.StateExpired {
 				c.log.Info().Str("state", ev.State.String()).Msg("zookeeper session event")
 				c.mu.Lock()
-				c.watched = map[string]bool{} // watches are gone with an expired session
+				c.cache = map[string]*zentry{} // watches are gone with an expired session
 				if ev.State == zk.StateExpired {
 					// The ephemeral /brokers/ids/<id> went with the session:
 					// register again on the next one (Kafka's
@@ -205,13 +234,7 @@ wait:
 			}
 		}
 	}()
-	cid, err := c.setup(proposedClusterID)
-	if err != nil {
-		conn.Close()
-		return nil, "", err
-	}
-	go c.loop()
-	return c, cid, nil
+	return c, nil
 }
 
 func (c *Coordinator) p(p string) string { return c.chroot + p }
@@ -220,7 +243,9 @@ func (c *Coordinator) ensurePath(p string) error {
 	cur := ""
 	for _, part := range strings.Split(strings.Trim(p, "/"), "/") {
 		cur += "/" + part
-		if _, err := c.conn.Create(cur, nil, 0, zk.WorldACL(zk.PermAll)); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+		_, err := c.conn.Create(cur, nil, 0, zk.WorldACL(zk.PermAll))
+		c.wrote(cur)
+		if err != nil && !errors.Is(err, zk.ErrNodeExists) {
 			return fmt.Errorf("%w: create %s: %w", ErrZooKeeper, cur, err)
 		}
 	}
@@ -243,6 +268,7 @@ func (c *Coordinator) setup(proposed string) (string, error) {
 	}
 	if c.opts.BrokerID < 0 {
 		st, err := c.conn.Set(c.p(kafkazk.BrokerSeqIDPath), nil, -1)
+		c.wrote(c.p(kafkazk.BrokerSeqIDPath))
 		if err != nil {
 			return "", fmt.Errorf("%w: generate a broker id with %s: %w", ErrZooKeeper, c.p(kafkazk.BrokerSeqIDPath), err)
 		}
@@ -263,7 +289,9 @@ func (c *Coordinator) setup(proposed string) (string, error) {
 		if candidate == "" {
 			candidate = NewClusterID()
 		}
-		if _, err := c.conn.Create(c.p(kafkazk.ClusterIDPath), kafkazk.EncodeClusterID(candidate), 0, zk.WorldACL(zk.PermAll)); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+		_, err := c.conn.Create(c.p(kafkazk.ClusterIDPath), kafkazk.EncodeClusterID(candidate), 0, zk.WorldACL(zk.PermAll))
+		c.wrote(c.p(kafkazk.ClusterIDPath))
+		if err != nil && !errors.Is(err, zk.ErrNodeExists) {
 			return "", fmt.Errorf("%w: create %s: %w", ErrZooKeeper, c.p(kafkazk.ClusterIDPath), err)
 		}
 		// Re-read: another broker may have created it first.
@@ -290,7 +318,9 @@ func (c *Coordinator) setup(proposed string) (string, error) {
 // register creates this broker's ephemeral /brokers/ids/<id>.
 func (c *Coordinator) register() error {
 	bp := c.p(kafkazk.BrokerPath(c.opts.BrokerID))
-	if _, err := c.conn.Create(bp, kafkazk.EncodeBrokerInfo(c.opts.Info), zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
+	_, err := c.conn.Create(bp, kafkazk.EncodeBrokerInfo(c.opts.Info), zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
+	c.wrote(bp)
+	if err != nil {
 		if errors.Is(err, zk.ErrNodeExists) {
 			_, st, gerr := c.conn.Get(bp)
 			if gerr != nil || st.EphemeralOwner != c.conn.SessionID() {
@@ -358,8 +388,27 @@ func (c *Coordinator) loop() {
 	defer close(c.done)
 	t := time.NewTicker(ResyncInterval)
 	defer t.Stop()
+	var lastFull time.Time
 	for {
-		if err := c.pass(); err != nil {
+		full := time.Since(lastFull) >= FullResyncInterval
+		c.mu.Lock()
+		c.uncached = full
+		if full {
+			c.touched = map[string]bool{}
+		}
+		c.mu.Unlock()
+		err := c.pass()
+		c.mu.Lock()
+		c.uncached = false
+		c.mu.Unlock()
+		if full && err == nil {
+			lastFull = time.Now()
+			c.forgetUntouched()
+		}
+		c.mu.Lock()
+		c.touched = nil
+		c.mu.Unlock()
+		if err != nil {
 			select {
 			case <-c.stop:
 				return
@@ -374,70 +423,6 @@ func (c *Coordinator) loop() {
 		case <-t.C:
 		}
 	}
-}
-
-// watch forwards a one-shot watch to a kick.
-func (c *Coordinator) watch(p string, ch <-chan zk.Event) {
-	go func() {
-		select {
-		case <-ch:
-		case <-c.stop:
-			return
-		}
-		c.mu.Lock()
-		delete(c.watched, p)
-		c.mu.Unlock()
-		c.Kick()
-	}()
-}
-
-func (c *Coordinator) needWatch(p string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.watched[p] {
-		return false
-	}
-	c.watched[p] = true
-	return true
-}
-
-func (c *Coordinator) unwatch(p string) {
-	c.mu.Lock()
-	delete(c.watched, p)
-	c.mu.Unlock()
-}
-
-func (c *Coordinator) getW(p string) ([]byte, *zk.Stat, error) {
-	if !c.needWatch(p) {
-		return c.conn.Get(p)
-	}
-	b, st, ch, err := c.conn.GetW(p)
-	if err != nil {
-		c.unwatch(p)
-		if errors.Is(err, zk.ErrNoNode) {
-			if ok, _, ech, eerr := c.conn.ExistsW(p); eerr == nil && !ok && c.needWatch(p) {
-				c.watch(p, ech)
-			}
-		}
-		return nil, nil, err
-	}
-	c.watch(p, ch)
-	return b, st, nil
-}
-
-func (c *Coordinator) childrenW(p string) ([]string, error) {
-	key := p + "/"
-	if !c.needWatch(key) {
-		ch, _, err := c.conn.Children(p)
-		return ch, err
-	}
-	names, _, ch, err := c.conn.ChildrenW(p)
-	if err != nil {
-		c.unwatch(key)
-		return nil, err
-	}
-	c.watch(key, ch)
-	return names, nil
 }
 
 // pass reads the cluster, acts as controller if elected, publishes a View.
@@ -475,6 +460,7 @@ func (c *Coordinator) pass() error {
 				c.controller = false
 				if _, st, gerr := c.conn.Get(c.p(kafkazk.ControllerPath)); gerr == nil && st.EphemeralOwner == c.conn.SessionID() {
 					_ = c.conn.Delete(c.p(kafkazk.ControllerPath), st.Version)
+					c.wrote(c.p(kafkazk.ControllerPath))
 				}
 				c.Kick()
 			}
@@ -523,7 +509,9 @@ func (c *Coordinator) elect() error {
 	epoch, version := int32(0), int32(-1)
 	switch {
 	case errors.Is(err, zk.ErrNoNode):
-		if _, err := c.conn.Create(c.p(kafkazk.ControllerEpochPath), []byte("0"), 0, zk.WorldACL(zk.PermAll)); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+		_, err := c.conn.Create(c.p(kafkazk.ControllerEpochPath), []byte("0"), 0, zk.WorldACL(zk.PermAll))
+		c.wrote(c.p(kafkazk.ControllerEpochPath))
+		if err != nil && !errors.Is(err, zk.ErrNodeExists) {
 			return fmt.Errorf("%w: create %s: %w", ErrZooKeeper, c.p(kafkazk.ControllerEpochPath), err)
 		}
 		return c.elect()
@@ -537,10 +525,12 @@ func (c *Coordinator) elect() error {
 		epoch, version = int32(n), st.Version
 	}
 	next := epoch + 1
-	res, err := c.conn.Multi(
+	ops := []any{
 		&zk.CreateRequest{Path: c.p(kafkazk.ControllerPath), Data: kafkazk.EncodeController(c.opts.BrokerID, time.Now().UnixMilli()), Acl: zk.WorldACL(zk.PermAll), Flags: zk.FlagEphemeral},
 		&zk.SetDataRequest{Path: c.p(kafkazk.ControllerEpochPath), Data: []byte(strconv.Itoa(int(next))), Version: version},
-	)
+	}
+	res, err := c.conn.Multi(ops...)
+	c.wroteOps(ops)
 	if err != nil {
 		// Lost the race (NodeExists) or the epoch moved (BadVersion).
 		c.log.Debug().Err(err).Msg("controller election lost")
@@ -553,10 +543,10 @@ func (c *Coordinator) elect() error {
 
 func (c *Coordinator) read() (View, error) {
 	v := View{Brokers: map[int32]kafkazk.BrokerInfo{}, Topics: map[string]*Topic{}, ControllerID: -1}
-	if data, _, err := c.conn.Get(c.p(kafkazk.ControllerPath)); err == nil {
+	if data, _, err := c.getW(c.p(kafkazk.ControllerPath)); err == nil {
 		v.ControllerID, _ = kafkazk.DecodeController(data)
 	}
-	if data, _, err := c.conn.Get(c.p(kafkazk.ControllerEpochPath)); err == nil {
+	if data, _, err := c.getW(c.p(kafkazk.ControllerEpochPath)); err == nil {
 		n, _ := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 32)
 		v.ControllerEpoch = int32(n)
 	}
@@ -569,7 +559,7 @@ func (c *Coordinator) read() (View, error) {
 		if err != nil {
 			continue
 		}
-		data, _, err := c.conn.Get(c.p(kafkazk.BrokerPath(int32(n))))
+		data, _, err := c.getW(c.p(kafkazk.BrokerPath(int32(n))))
 		if err != nil {
 			continue // gone since the listing
 		}
@@ -612,30 +602,31 @@ func (c *Coordinator) read() (View, error) {
 		}
 	}
 	for _, name := range names {
-		data, tst, err := c.getW(c.p(kafkazk.TopicPath(name)))
+		a, tst, err := decodedW(c, c.p(kafkazk.TopicPath(name)), func(data []byte) (kafkazk.TopicAssignment, error) {
+			return kafkazk.DecodeTopicAssignment(name, data)
+		})
 		if err != nil {
-			continue
-		}
-		a, err := kafkazk.DecodeTopicAssignment(name, data)
-		if err != nil {
-			c.log.Warn().Err(err).Msg("skipping topic")
+			if tst != nil {
+				c.log.Warn().Err(err).Msg("skipping topic")
+			}
 			continue
 		}
 		t := &Topic{Name: name, ID: a.TopicID, Partitions: map[int32]Partition{}, Config: map[string]string{}, Deleting: deleting[name], Version: tst.Version}
 		for p, replicas := range a.Partitions {
-			part := Partition{Replicas: replicas, Adding: a.Adding[p], Removing: a.Removing[p]}
+			part := Partition{Replicas: slices.Clone(replicas), Adding: slices.Clone(a.Adding[p]), Removing: slices.Clone(a.Removing[p])}
 			sp := c.p(kafkazk.PartitionStatePath(name, p))
-			if data, st, err := c.getW(sp); err == nil {
-				if s, err := kafkazk.DecodePartitionState(sp, data); err == nil {
-					part.State, part.StateVersion = &s, st.Version
-				}
+			if s, st, err := decodedW(c, sp, func(data []byte) (kafkazk.PartitionState, error) {
+				return kafkazk.DecodePartitionState(sp, data)
+			}); err == nil {
+				s.ISR = slices.Clone(s.ISR)
+				part.State, part.StateVersion = &s, st.Version
 			}
 			t.Partitions[p] = part
 		}
-		if data, _, err := c.getW(c.p(kafkazk.TopicConfigPath(name))); err == nil {
-			if cfg, err := kafkazk.DecodeTopicConfig(name, data); err == nil {
-				t.Config = cfg
-			}
+		if cfg, _, err := decodedW(c, c.p(kafkazk.TopicConfigPath(name)), func(data []byte) (map[string]string, error) {
+			return kafkazk.DecodeTopicConfig(name, data)
+		}); err == nil {
+			t.Config = maps.Clone(cfg)
 		}
 		v.Topics[name] = t
 	}
@@ -646,6 +637,7 @@ func (c *Coordinator) read() (View, error) {
 func (c *Coordinator) fenced(ops ...any) error {
 	all := append([]any{&zk.CheckVersionRequest{Path: c.p(kafkazk.ControllerEpochPath), Version: c.epochZkVersion}}, ops...)
 	res, err := c.conn.Multi(all...)
+	c.wroteOps(ops)
 	if err != nil {
 		if len(res) > 0 && errors.Is(res[0].Error, zk.ErrBadVersion) {
 			return fmt.Errorf("%w: %s is no longer at version %d", ErrFenced, c.p(kafkazk.ControllerEpochPath), c.epochZkVersion)
@@ -698,7 +690,9 @@ func (c *Coordinator) control(v View) (bool, error) {
 			if part.State == nil {
 				// Parents first; they may already exist.
 				for _, dir := range []string{c.p(kafkazk.PartitionsPath(name)), path.Dir(sp)} {
-					if _, err := c.conn.Create(dir, nil, 0, zk.WorldACL(zk.PermAll)); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+					_, err := c.conn.Create(dir, nil, 0, zk.WorldACL(zk.PermAll))
+					c.wrote(dir)
+					if err != nil && !errors.Is(err, zk.ErrNodeExists) {
 						return changed, fmt.Errorf("%w: create %s: %w", ErrZooKeeper, dir, err)
 					}
 				}
@@ -741,7 +735,9 @@ func (c *Coordinator) control(v View) (bool, error) {
 	notes, err := c.childrenW(c.p(kafkazk.IsrChangeNotificationPath))
 	if err == nil {
 		for _, n := range notes {
-			if err := c.conn.Delete(c.p(kafkazk.IsrChangeNotificationPath)+"/"+n, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
+			err := c.conn.Delete(c.p(kafkazk.IsrChangeNotificationPath)+"/"+n, -1)
+			c.wrote(c.p(kafkazk.IsrChangeNotificationPath) + "/" + n)
+			if err != nil && !errors.Is(err, zk.ErrNoNode) {
 				c.log.Warn().Err(err).Str("notification", n).Msg("cannot delete an ISR change notification")
 			}
 		}
@@ -783,6 +779,7 @@ func (c *Coordinator) CreateTopic(name, topicID string, assignment map[int32][]i
 		return fmt.Errorf("%w: %s", ErrTopicExists, name)
 	}
 	cp := c.p(kafkazk.TopicConfigPath(name))
+	defer c.wrote(cp, c.p(kafkazk.TopicPath(name)))
 	if _, err := c.conn.Create(cp, kafkazk.EncodeTopicConfig(config), 0, zk.WorldACL(zk.PermAll)); err != nil {
 		if !errors.Is(err, zk.ErrNodeExists) {
 			return fmt.Errorf("%w: create %s: %w", ErrZooKeeper, cp, err)
@@ -823,6 +820,8 @@ func (c *Coordinator) EntityConfig(entityType, name string) (map[string]string, 
 func (c *Coordinator) ChangeEntityConfig(entityType, name string, cfg map[string]string) error {
 	p := c.p(kafkazk.EntityConfigPath(entityType, name))
 	data := kafkazk.EncodeEntityConfig(cfg)
+	np := c.p(kafkazk.ConfigChangesPath + "/" + kafkazk.ConfigChangePrefix)
+	defer c.wrote(p, np)
 	if _, err := c.conn.Set(p, data, -1); errors.Is(err, zk.ErrNoNode) {
 		if err := c.ensurePath(path.Dir(p)); err != nil {
 			return err
@@ -837,7 +836,6 @@ func (c *Coordinator) ChangeEntityConfig(entityType, name string, cfg map[string
 	} else if err != nil {
 		return fmt.Errorf("%w: set %s: %w", ErrZooKeeper, p, err)
 	}
-	np := c.p(kafkazk.ConfigChangesPath + "/" + kafkazk.ConfigChangePrefix)
 	if _, err := c.conn.Create(np, kafkazk.EncodeEntityChange(entityType, name), zk.FlagSequence, zk.WorldACL(zk.PermAll)); err != nil {
 		return fmt.Errorf("%w: create %s: %w", ErrZooKeeper, np, err)
 	}
@@ -862,7 +860,9 @@ func (c *Coordinator) purgeConfigChanges(now time.Time) {
 		if err != nil || now.Sub(time.UnixMilli(st.Ctime)) < ConfigChangeExpiry {
 			continue
 		}
-		if err := c.conn.Delete(dir+"/"+n, st.Version); err == nil {
+		err = c.conn.Delete(dir+"/"+n, st.Version)
+		c.wrote(dir + "/" + n)
+		if err == nil {
 			c.log.Debug().Str("notification", n).Msg("purged an expired config change notification")
 		}
 	}
@@ -870,7 +870,9 @@ func (c *Coordinator) purgeConfigChanges(now time.Time) {
 
 // DeleteTopic asks the controller to delete a topic.
 func (c *Coordinator) DeleteTopic(name string) error {
-	if _, err := c.conn.Create(c.p(kafkazk.DeleteTopicPath(name)), nil, 0, zk.WorldACL(zk.PermAll)); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+	_, err := c.conn.Create(c.p(kafkazk.DeleteTopicPath(name)), nil, 0, zk.WorldACL(zk.PermAll))
+	c.wrote(c.p(kafkazk.DeleteTopicPath(name)))
+	if err != nil && !errors.Is(err, zk.ErrNodeExists) {
 		return fmt.Errorf("%w: create %s: %w", ErrZooKeeper, c.p(kafkazk.DeleteTopicPath(name)), err)
 	}
 	c.Kick()
@@ -907,7 +909,9 @@ func (c *Coordinator) UpdateAssignment(name string, assignment map[int32][]int32
 		return err
 	}
 	out := kafkazk.EncodeTopicAssignment(kafkazk.TopicAssignment{TopicID: old.TopicID, Partitions: assignment})
-	if _, err := c.conn.Set(p, out, st.Version); err != nil {
+	_, err = c.conn.Set(p, out, st.Version)
+	c.wrote(p)
+	if err != nil {
 		return fmt.Errorf("%w: update %s: %w", ErrZooKeeper, p, err)
 	}
 	c.Kick()
@@ -922,11 +926,14 @@ func (c *Coordinator) UpdateAssignment(name string, assignment map[int32][]int32
 func (c *Coordinator) WriteState(topic string, p int32, s kafkazk.PartitionState, version int32) (int32, error) {
 	sp := c.p(kafkazk.PartitionStatePath(topic, p))
 	st, err := c.conn.Set(sp, kafkazk.EncodePartitionState(s), version)
+	c.wrote(sp)
 	if err != nil {
 		return 0, fmt.Errorf("%w: update %s at version %d: %w", ErrZooKeeper, sp, version, err)
 	}
 	note := kafkazk.EncodeIsrChange([]kafkazk.TopicPartitionRef{{Topic: topic, Partition: p}})
-	if _, err := c.conn.Create(c.p(kafkazk.IsrChangeNotificationPath)+"/isr_change_", note, zk.FlagSequence, zk.WorldACL(zk.PermAll)); err != nil {
+	_, err = c.conn.Create(c.p(kafkazk.IsrChangeNotificationPath)+"/isr_change_", note, zk.FlagSequence, zk.WorldACL(zk.PermAll))
+	c.wrote(c.p(kafkazk.IsrChangeNotificationPath) + "/isr_change_")
+	if err != nil {
 		c.log.Warn().Err(err).Msg("cannot announce an ISR change in /isr_change_notification")
 	}
 	c.Kick()
@@ -964,7 +971,9 @@ func (c *Coordinator) AllocateProducerIDBlock() (start, end int64, err error) {
 		blk := kafkazk.ProducerIDBlock{Version: 1, Broker: c.opts.BrokerID,
 			BlockStart: strconv.FormatInt(next, 10), BlockEnd: strconv.FormatInt(next+ProducerIDBlockSize-1, 10)}
 		out, _ := json.Marshal(blk)
-		if _, err := c.conn.Set(p, out, st.Version); err != nil {
+		_, err = c.conn.Set(p, out, st.Version)
+		c.wrote(p)
+		if err != nil {
 			if errors.Is(err, zk.ErrBadVersion) {
 				continue
 			}

@@ -273,7 +273,9 @@ func (c *Coordinator) Elect(topic string, p int32, preferred bool) (Election, er
 	if res != Elected {
 		return res, nil
 	}
-	if _, err := c.conn.Set(sp, kafkazk.EncodePartitionState(next), st.Version); err != nil {
+	_, err = c.conn.Set(sp, kafkazk.EncodePartitionState(next), st.Version)
+	c.wrote(sp)
+	if err != nil {
 		return res, fmt.Errorf("%w: write %s: %w", ErrZooKeeper, sp, err)
 	}
 	c.Kick()
@@ -314,6 +316,7 @@ func (c *Coordinator) Reassign(changes []kafkazk.Reassignment) error {
 		default:
 			_, err = c.conn.Set(rp, out, st.Version)
 		}
+		c.wrote(rp)
 		if errors.Is(err, zk.ErrBadVersion) || errors.Is(err, zk.ErrNodeExists) || errors.Is(err, zk.ErrNoNode) {
 			continue
 		}

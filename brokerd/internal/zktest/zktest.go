@@ -62,7 +62,7 @@ func Start() (*Server, error) {
 		}
 	}
 	cfg := filepath.Join(dir, "zoo.cfg")
-	text := fmt.Sprintf("tickTime=500\ndataDir=%s\nclientPort=0\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\nmetricsProvider.httpPort=-1\nmaxClientCnxns=0\n", filepath.Join(dir, "data"))
+	text := fmt.Sprintf("tickTime=500\ndataDir=%s\nclientPort=0\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n4lw.commands.whitelist=*\nmetricsProvider.httpPort=-1\nmaxClientCnxns=0\n", filepath.Join(dir, "data"))
 	if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
 		return nil, err
 	}
