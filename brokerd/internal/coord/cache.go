@@ -9,11 +9,14 @@ package coord
 // watch drops the entry (so deleted topics leave nothing behind); the next
 // read fetches the znode again and arms a new watch.
 //
-// The one gap is this process's own writes: ZooKeeper sends the watch event
-// before the write's reply, but the goroutine that drops the entry may not
-// have run when the writer's next read() comes, so every write site calls
-// wrote() with the paths it touched, which makes their entries (and their
-// parents' children lists) stale at once.
+// A fired watch is noticed twice: the goroutine watch() starts drops the
+// entry and kicks a pass, and a lookup polls the watch's channel, because
+// that goroutine may not have run yet when the next pass reads (ZooKeeper
+// delivers an event before the reply to any later request, so a pass that
+// reads one znode fresh never pairs it with a cached copy its event already
+// superseded). Every write this process makes also calls wrote() with the
+// paths it touched, which makes their entries (and their parents' children
+// lists) stale at once, whatever the event delivery does.
 //
 // Every FullResyncInterval a pass ignores the cache (it still refreshes it)
 // as a safety net against a lost watch.
@@ -34,6 +37,9 @@ const FullResyncInterval = 60 * time.Second
 // path + "/").
 type zentry struct {
 	armed bool // a watch is set on the server and has not fired
+	// ch is the watch's channel: go-zookeeper sends the event and closes
+	// it, so a poll sees a fired watch even before watch() handles it.
+	ch    <-chan zk.Event
 	valid bool // the fields below are current (meaningful while armed)
 	// gen counts invalidations: a read stores its result only when no
 	// invalidation happened while it was in flight.
@@ -66,6 +72,13 @@ func (c *Coordinator) lookup(key string) (e *zentry, gen uint64, hit, arm bool) 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e = c.entryLocked(key)
+	if e.armed && e.ch != nil && fired(e.ch) {
+		// The event arrived (ZooKeeper delivers it before the reply to any
+		// later request, so a pass never mixes a fresh read with a copy
+		// its event already superseded): start over.
+		delete(c.cache, key)
+		e = c.entryLocked(key)
+	}
 	if e.armed && e.valid && !c.uncached {
 		return e, e.gen, true, false
 	}
@@ -128,8 +141,21 @@ func (c *Coordinator) wroteOps(ops []any) {
 	c.wrote(paths...)
 }
 
+// fired polls a watch channel.
+func fired(ch <-chan zk.Event) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
 // watch drops key's entry when its watch fires, and asks for a pass.
 func (c *Coordinator) watch(key string, e *zentry, ch <-chan zk.Event) {
+	c.mu.Lock()
+	e.ch = ch
+	c.mu.Unlock()
 	go func() {
 		select {
 		case <-ch:

@@ -439,6 +439,13 @@ func (c *Coordinator) pass() error {
 		c.mu.Unlock()
 		c.controller = false // the old session's /controller is gone too
 	}
+	// One round trip first: ZooKeeper delivers every watch event of a
+	// change committed before it ahead of its reply, so from here on the
+	// cache's lookups (which poll the watch channels) are at least as
+	// recent as this point, as fresh reads would be.
+	if _, _, err := c.conn.Exists(c.p(kafkazk.BrokerIDsPath)); err != nil {
+		return fmt.Errorf("%w: read %s: %w", ErrZooKeeper, c.p(kafkazk.BrokerIDsPath), err)
+	}
 	if err := c.elect(); err != nil {
 		return err
 	}
