@@ -236,7 +236,7 @@ func (l *Log) join(name string) string { return l.dir + "/" + name }
 // validate, each batch's CRC and offsets are checked and the log is cut at
 // the first bad byte (cut=true). Without, a failure is an error.
 func (l *Log) recoverSegment(s *segment, prevNext int64, validate bool) (cut bool, err error) {
-	s.offsets, s.times = nil, nil
+	s.offsets, s.times, s.tail = nil, nil, nil
 	s.maxTs, s.maxTsOff, s.rollTs, s.bytesSinceIndex = kafka.NoTimestamp, s.base, kafka.NoTimestamp, 0
 	s.next = s.base
 	var pos int64
@@ -396,6 +396,7 @@ func (l *Log) Append(records []byte, opts AppendOptions) (AppendResult, error) {
 		if err := s.addIndexEntries(h, s.size, int64(l.cfg.IndexIntervalBytes)); err != nil {
 			s.size = start + int64(len(records))
 			s.next = res.LastOffset + 1
+			s.tail = nil // the batches after h are not in it
 			return res, err
 		}
 	}

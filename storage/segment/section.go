@@ -26,6 +26,14 @@ func (s *Section) Close() error { return syscall.Close(s.Fd) }
 // copy (data) when it is not (vfs.MemFS in tests). Both are nil when there
 // is nothing to read.
 func (l *Log) ReadSection(offset int64, maxBytes int, maxOffset int64) (sec *Section, data []byte, res ReadResult, err error) {
+	return l.ReadSectionCopyBelow(offset, maxBytes, maxOffset, 0)
+}
+
+// ReadSectionCopyBelow is ReadSection that copies a range shorter than
+// copyBelow bytes (one pread) instead of returning a Section: sending a
+// small range by sendfile costs a dup, the sendfile, a close and a second
+// write of the frame around it, more than the copy.
+func (l *Log) ReadSectionCopyBelow(offset int64, maxBytes int, maxOffset int64, copyBelow int) (sec *Section, data []byte, res ReadResult, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	res, err = l.readLocked(offset, maxBytes, maxOffset)
@@ -33,7 +41,7 @@ func (l *Log) ReadSection(offset int64, maxBytes int, maxOffset int64) (sec *Sec
 		return nil, nil, res, err
 	}
 	f, ok := res.File.(*os.File)
-	if !ok {
+	if !ok || res.Length < int64(copyBelow) {
 		data, err = l.copyLocked(res)
 		return nil, data, res, err
 	}

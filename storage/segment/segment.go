@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -62,6 +63,54 @@ type segment struct {
 	bytesSinceIndex int64
 	indexesTrimmed  bool // inactive: index files cut to their entries
 	dirty           bool // log or indexes written since the last sync
+
+	// The active segment's last appended batches (up to tailMax), so that
+	// a read at or near the log end (a follower at the leader's log end
+	// offset, a consumer at the high watermark: every fetch of a
+	// replicated partition) finds its batch without reading each batch
+	// header since the last index entry, one pread each, under the log's
+	// lock. tailAfter is the last offset before tail[0].
+	tail      []tailEntry
+	tailAfter int64
+}
+
+// tailMax bounds segment.tail (about 10 KiB).
+const tailMax = 128
+
+type tailEntry struct {
+	pos int64
+	h   kafka.BatchHeader
+}
+
+// addTail records a batch appended at pos (in order, after every earlier
+// one); with a full tail it starts over after the last batch kept.
+func (s *segment) addTail(h kafka.BatchHeader, pos int64) {
+	switch {
+	case len(s.tail) == tailMax:
+		s.tailAfter = s.tail[len(s.tail)-1].h.LastOffset()
+		s.tail = s.tail[:0]
+	case len(s.tail) == 0:
+		s.tailAfter = s.next - 1
+	}
+	s.tail = append(s.tail, tailEntry{pos: pos, h: h})
+}
+
+// tailPosition answers positionFor from the tail when it can (ok=false:
+// scan the file).
+func (s *segment) tailPosition(offset int64) (pos int64, h kafka.BatchHeader, found, ok bool) {
+	n := len(s.tail)
+	if n == 0 || offset <= s.tailAfter {
+		return 0, h, false, false
+	}
+	last := s.tail[n-1]
+	if offset > last.h.LastOffset() {
+		if last.pos+last.h.Size() == s.size {
+			return s.size, last.h, false, true // past the last batch
+		}
+		return 0, h, false, false
+	}
+	i := sort.Search(n, func(i int) bool { return s.tail[i].h.LastOffset() >= offset })
+	return s.tail[i].pos, s.tail[i].h, true, true
 }
 
 func (s *segment) path(suffix string) string {
@@ -248,6 +297,7 @@ func (s *segment) addIndexEntries(h kafka.BatchHeader, pos int64, indexInterval 
 	if h.MaxTimestamp > s.maxTs {
 		s.maxTs, s.maxTsOff = h.MaxTimestamp, h.LastOffset()
 	}
+	s.addTail(h, pos)
 	if s.bytesSinceIndex > indexInterval || pos == 0 {
 		e := offsetEntry{RelOffset: int32(h.LastOffset() - s.base), Position: int32(pos)}
 		if err := s.writeEntry(s.idx, int64(len(s.offsets))*offsetEntrySize, appendOffsetEntry(nil, e)); err != nil {
@@ -314,6 +364,7 @@ func (s *segment) sync() error {
 // is added and the index files are cut to their entries (Kafka's
 // onBecomeInactiveSegment and trimToValidSize).
 func (s *segment) seal() error {
+	s.tail = nil
 	if s.indexesTrimmed {
 		return nil
 	}
@@ -326,6 +377,15 @@ func (s *segment) seal() error {
 // positionFor returns the position of the first batch whose last offset is
 // >= offset, and that batch's header; found=false if there is none.
 func (s *segment) positionFor(offset int64) (pos int64, h kafka.BatchHeader, found bool, err error) {
+	if pos, h, found, ok := s.tailPosition(offset); ok {
+		return pos, h, found, nil
+	}
+	return s.scanPosition(offset)
+}
+
+// scanPosition is positionFor from the offset index: the headers from the
+// indexed position on are read one by one.
+func (s *segment) scanPosition(offset int64) (pos int64, h kafka.BatchHeader, found bool, err error) {
 	pos = lookupOffset(s.offsets, offset-s.base)
 	for pos < s.size {
 		h, err = s.readHeader(pos)

@@ -60,7 +60,43 @@ type partReplica struct {
 	truncate bool  // follower: truncation (OffsetForLeaderEpoch) pending
 	uncut    bool  // follower: the last truncation removed nothing
 	fetcher  *fetcher
+	retry    partBackoff // follower: left out of fetches after a partition error
 }
+
+// minPartitionBackoff is the first delay before a follower asks again for
+// a partition the leader answered with an error.
+const minPartitionBackoff = 10 * time.Millisecond
+
+// partBackoff delays one partition of a fetcher after the leader answered
+// it with an error. Leadership reaches each broker through its own
+// ZooKeeper watches, so the commonest error, NOT_LEADER_OR_FOLLOWER or
+// UNKNOWN_LEADER_EPOCH from a leader that has not yet seen the new state
+// (on every topic creation and leader change), clears within
+// milliseconds: the delay starts at minPartitionBackoff and doubles on
+// each further error up to replica.fetch.backoff.ms, so a lasting error is
+// still asked about no more often than Kafka asks, and a passing one does
+// not hold the high watermark (and every acks=all produce) for a whole
+// replica.fetch.backoff.ms. Kafka delays the partition by the full backoff
+// at once; its controller tells the leader first, here nothing orders the
+// brokers' views. Guarded by partReplica.mu.
+type partBackoff struct {
+	until time.Time
+	next  time.Duration
+}
+
+// failed delays the partition from now: the current delay, then doubled
+// up to limit (replica.fetch.backoff.ms).
+func (pb *partBackoff) failed(now time.Time, limit time.Duration) {
+	d := min(max(pb.next, minPartitionBackoff), limit)
+	pb.until = now.Add(d)
+	pb.next = min(2*d, limit)
+}
+
+// ok clears the delay after an answer without error.
+func (pb *partBackoff) ok() { *pb = partBackoff{} }
+
+// waiting reports whether the partition sits out at now.
+func (pb *partBackoff) waiting(now time.Time) bool { return now.Before(pb.until) }
 
 type replicaManager struct {
 	b       *Broker
@@ -209,6 +245,7 @@ func (rm *replicaManager) apply(v coord.View) {
 					rm.unfollowLocked(pr)
 					pr.core.BecomeFollower(st.LeaderEpoch, part.Replicas, st.ISR, l.LogEndOffset(), l.HighWatermark())
 					pr.truncate = true
+					pr.retry.ok() // a new leader or epoch is asked at once
 					if bi, ok := v.Brokers[st.Leader]; ok && !rm.shuttingDown {
 						rm.followLocked(pr, st.Leader, rm.b.endpoint(bi))
 					}
@@ -683,9 +720,18 @@ func (f *fetcher) run() {
 	defer log.Info().Msg("replica fetcher stopped")
 	for f.ctx.Err() == nil {
 		var trunc, fetch []fetchItem
+		var resume time.Time // the end of the earliest partition delay
+		now := time.Now()
 		f.rm.mu.Lock()
 		for _, pr := range f.parts {
 			pr.mu.Lock()
+			if pr.retry.waiting(now) {
+				if resume.IsZero() || pr.retry.until.Before(resume) {
+					resume = pr.retry.until
+				}
+				pr.mu.Unlock()
+				continue
+			}
 			it := fetchItem{pr: pr, epoch: pr.core.Epoch(), offset: pr.log.LogEndOffset(), start: pr.log.LogStartOffset(),
 				latest: -1, leo: pr.log.LogEndOffset(), hw: pr.log.HighWatermark()}
 			if es := pr.log.LeaderEpochs(); len(es) > 0 {
@@ -700,10 +746,20 @@ func (f *fetcher) run() {
 		}
 		f.rm.mu.Unlock()
 		if len(trunc)+len(fetch) == 0 {
+			var timer *time.Timer
+			var expired <-chan time.Time
+			if !resume.IsZero() {
+				timer = time.NewTimer(time.Until(resume))
+				expired = timer.C
+			}
 			select {
 			case <-f.ctx.Done():
 				return
 			case <-f.wake:
+			case <-expired:
+			}
+			if timer != nil {
+				timer.Stop()
 			}
 			continue
 		}
@@ -716,7 +772,7 @@ func (f *fetcher) run() {
 			}
 			continue
 		}
-		if err := f.fetch(cl, fetch); err != nil {
+		if err := f.fetch(cl, fetch, resume); err != nil {
 			if f.ctx.Err() != nil {
 				return
 			}
@@ -773,11 +829,14 @@ func (f *fetcher) truncate(cl *kgo.Client, items []fetchItem) error {
 			answers[checkpoint.TopicPartition{Topic: rt.Topic, Partition: rp.Partition}] = rp
 		}
 	}
-	failed := 0
 	for _, it := range asked {
 		a, ok := answers[it.pr.tp]
 		if !ok || a.ErrorCode != 0 {
-			failed++
+			code := kerr.UnknownServerError.Code
+			if ok {
+				code = a.ErrorCode
+			}
+			f.partitionFailed(it.pr, "OffsetForLeaderEpoch", kerr.ErrorForCode(code))
 			continue
 		}
 		ans := replica.Truncation{Known: a.LeaderEpoch >= 0 && a.EndOffset >= 0, LeaderEpoch: a.LeaderEpoch, EndOffset: a.EndOffset}
@@ -786,10 +845,24 @@ func (f *fetcher) truncate(cl *kgo.Client, items []fetchItem) error {
 			return end, ok
 		})
 	}
-	if failed > 0 {
-		return fmt.Errorf("broker: OffsetForLeaderEpoch failed for %d partitions (leader not ready yet)", failed)
-	}
 	return nil
+}
+
+// partitionFailed delays pr after the leader answered it with err (see
+// partBackoff); the first error of a run is logged at info, repeats at
+// debug.
+func (f *fetcher) partitionFailed(pr *partReplica, what string, err error) {
+	pr.mu.Lock()
+	first := pr.retry.next == 0
+	pr.retry.failed(time.Now(), time.Duration(f.rm.b.cfg.ReplicaFetchBackoffMs)*time.Millisecond)
+	until := pr.retry.until
+	pr.mu.Unlock()
+	ev := f.rm.b.log.Debug()
+	if first {
+		ev = f.rm.b.log.Info()
+	}
+	ev.Err(err).Str("partition", pr.tp.String()).Int32("leader", f.leader).Str("request", what).
+		Dur("retry_in", time.Until(until)).Msg("leader answered the follower's request for this partition with an error; retrying it later")
 }
 
 // topicSlot is the index of topic's entry in a request being built,
@@ -831,7 +904,9 @@ func (f *fetcher) finishTruncation(it fetchItem, ans replica.Truncation, localEn
 	pr.truncate = false
 }
 
-func (f *fetcher) fetch(cl *kgo.Client, items []fetchItem) error {
+// fetch sends one Fetch for items; resume (if set) is when a partition
+// left out for an error may be asked again, which bounds the wait.
+func (f *fetcher) fetch(cl *kgo.Client, items []fetchItem, resume time.Time) error {
 	b := f.rm.b
 	// Throttled partitions sit out while the follower quota is in debt.
 	v := b.view()
@@ -860,7 +935,11 @@ func (f *fetcher) fetch(cl *kgo.Client, items []fetchItem) error {
 	}
 	req := kmsg.NewPtrFetchRequest()
 	req.ReplicaID = b.cfg.BrokerID
-	req.MaxWaitMillis = int32(b.cfg.ReplicaFetchWaitMaxMs)
+	wait := time.Duration(b.cfg.ReplicaFetchWaitMaxMs) * time.Millisecond
+	if !resume.IsZero() {
+		wait = max(min(wait, time.Until(resume)), 0)
+	}
+	req.MaxWaitMillis = int32(wait / time.Millisecond)
 	req.MinBytes = 1
 	req.MaxBytes = b.cfg.ReplicaFetchResponseMaxBytes
 	req.SessionEpoch = -1
@@ -894,21 +973,17 @@ func (f *fetcher) fetch(cl *kgo.Client, items []fetchItem) error {
 			got[checkpoint.TopicPartition{Topic: resp.Topics[ti].Topic, Partition: rp.Partition}] = rp
 		}
 	}
-	failed := 0
 	for _, it := range items {
 		rp := got[it.pr.tp]
 		if rp == nil {
 			continue
 		}
 		if err := f.handlePartition(it, rp); err != nil {
-			failed++
+			f.partitionFailed(it.pr, "Fetch", err)
 		}
 		if throttled[it.pr.tp] {
 			f.rm.followerQuota.spend(rate, len(rp.RecordBatches), time.Now())
 		}
-	}
-	if failed == len(items) {
-		return fmt.Errorf("broker: replica fetch failed for every partition")
 	}
 	return nil
 }
@@ -920,6 +995,9 @@ func (f *fetcher) handlePartition(it fetchItem, rp *kmsg.FetchResponseTopicParti
 	defer pr.mu.Unlock()
 	if !f.valid(it) || pr.truncate {
 		return nil
+	}
+	if rp.ErrorCode == 0 {
+		pr.retry.ok()
 	}
 	switch rp.ErrorCode {
 	case 0:
