@@ -43,7 +43,10 @@
 //
 // To find offset o: the last entry with relativeOffset <= o - base gives a
 // position to scan batch headers from, up to the first batch whose last
-// offset is >= o.
+// offset is >= o. The active segment also keeps in memory the positions
+// of its last 128 batches (not a file): a read at or near the log end, as
+// every follower and consumer of a busy partition does, is answered from
+// them without the scan.
 //
 // # .timeindex
 //
