@@ -24,6 +24,7 @@ package coord
 import (
 	"errors"
 	"path"
+	"sync"
 	"time"
 
 	"github.com/go-zookeeper/zk"
@@ -50,6 +51,43 @@ type zentry struct {
 	children []string
 	// decoded is data decoded (decodedW), dropped with data.
 	decoded any
+	pass    uint64 // the pass (c.passes) that stored it
+}
+
+// usable: e's copy can be served (c.mu held). An uncached pass serves only
+// what it fetched itself (its prefetches).
+func (c *Coordinator) usable(e *zentry) bool {
+	return e.armed && e.valid && (!c.uncached || e.pass == c.passes)
+}
+
+// prefetchConcurrency bounds the requests prefetch has in flight on the
+// session (go-zookeeper pipelines them on one connection).
+const prefetchConcurrency = 16
+
+// prefetch reads the given znodes (with watches) concurrently, so that a
+// pass over thousands of znodes that are not cached (the first pass, a full
+// pass, many new topics) does not wait for each round trip in turn; the
+// sequential reads that follow find them in the cache.
+func (c *Coordinator) prefetch(paths []string) {
+	sem := make(chan struct{}, prefetchConcurrency)
+	var wg sync.WaitGroup
+	for _, p := range paths {
+		c.mu.Lock()
+		e := c.cache[p]
+		hit := e != nil && c.usable(e) && (e.ch == nil || !fired(e.ch))
+		c.mu.Unlock()
+		if hit {
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			_, _, _ = c.getW(p)
+		}()
+	}
+	wg.Wait()
 }
 
 // entryLocked returns p's entry, creating it; c.mu held.
@@ -79,7 +117,7 @@ func (c *Coordinator) lookup(key string) (e *zentry, gen uint64, hit, arm bool) 
 		delete(c.cache, key)
 		e = c.entryLocked(key)
 	}
-	if e.armed && e.valid && !c.uncached {
+	if c.usable(e) {
 		return e, e.gen, true, false
 	}
 	arm = !e.armed
@@ -94,6 +132,7 @@ func (c *Coordinator) store(key string, e *zentry, gen uint64, fill func(*zentry
 	defer c.mu.Unlock()
 	if c.cache[key] == e && e.gen == gen && e.armed {
 		e.decoded = nil
+		e.pass = c.passes
 		fill(e)
 		e.valid = true
 	}
@@ -190,7 +229,12 @@ func (c *Coordinator) getW(p string) ([]byte, *zk.Stat, error) {
 			// creation, change and deletion alike.
 			c.store(p, e, gen, func(e *zentry) { e.data, e.err = b, err; e.stat = statOf(st) })
 		}
-		return b, st, err
+		if err != nil {
+			// go-zookeeper returns a stat even with an error; callers take
+			// a stat to mean the znode exists.
+			return nil, nil, err
+		}
+		return b, st, nil
 	}
 	b, st, ch, err := c.conn.GetW(p)
 	if err != nil {

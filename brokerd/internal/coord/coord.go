@@ -128,6 +128,7 @@ type Coordinator struct {
 	// the cache); touched collects the entries it read (loop goroutine).
 	uncached bool
 	touched  map[string]bool
+	passes   uint64 // passes started
 	// holdWatches, when set (tests), holds fired watches back until it is
 	// closed, as a slow watch goroutine would.
 	holdWatches chan struct{}
@@ -392,6 +393,7 @@ func (c *Coordinator) loop() {
 	for {
 		full := time.Since(lastFull) >= FullResyncInterval
 		c.mu.Lock()
+		c.passes++
 		c.uncached = full
 		if full {
 			c.touched = map[string]bool{}
@@ -608,10 +610,24 @@ func (c *Coordinator) read() (View, error) {
 			}
 		}
 	}
+	// Fetch what is not cached concurrently: the assignments and configs,
+	// then the states of the partitions they name.
+	var fetch []string
 	for _, name := range names {
-		a, tst, err := decodedW(c, c.p(kafkazk.TopicPath(name)), func(data []byte) (kafkazk.TopicAssignment, error) {
-			return kafkazk.DecodeTopicAssignment(name, data)
-		})
+		fetch = append(fetch, c.p(kafkazk.TopicPath(name)), c.p(kafkazk.TopicConfigPath(name)))
+	}
+	c.prefetch(fetch)
+	fetch = fetch[:0]
+	for _, name := range names {
+		if a, _, err := c.assignment(name); err == nil {
+			for p := range a.Partitions {
+				fetch = append(fetch, c.p(kafkazk.PartitionStatePath(name, p)))
+			}
+		}
+	}
+	c.prefetch(fetch)
+	for _, name := range names {
+		a, tst, err := c.assignment(name)
 		if err != nil {
 			if tst != nil {
 				c.log.Warn().Err(err).Msg("skipping topic")
@@ -638,6 +654,13 @@ func (c *Coordinator) read() (View, error) {
 		v.Topics[name] = t
 	}
 	return v, nil
+}
+
+// assignment reads /brokers/topics/<name> through the cache.
+func (c *Coordinator) assignment(name string) (kafkazk.TopicAssignment, *zk.Stat, error) {
+	return decodedW(c, c.p(kafkazk.TopicPath(name)), func(data []byte) (kafkazk.TopicAssignment, error) {
+		return kafkazk.DecodeTopicAssignment(name, data)
+	})
 }
 
 // fenced runs ops behind a check of the controller epoch's znode version.
