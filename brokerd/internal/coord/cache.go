@@ -69,16 +69,17 @@ const prefetchConcurrency = 16
 // pass, many new topics) does not wait for each round trip in turn; the
 // sequential reads that follow find them in the cache.
 func (c *Coordinator) prefetch(paths []string) {
+	var miss []string
+	c.mu.Lock()
+	for _, p := range paths {
+		if e := c.cache[p]; e == nil || !c.usable(e) || e.ch != nil && fired(e.ch) {
+			miss = append(miss, p)
+		}
+	}
+	c.mu.Unlock()
 	sem := make(chan struct{}, prefetchConcurrency)
 	var wg sync.WaitGroup
-	for _, p := range paths {
-		c.mu.Lock()
-		e := c.cache[p]
-		hit := e != nil && c.usable(e) && (e.ch == nil || !fired(e.ch))
-		c.mu.Unlock()
-		if hit {
-			continue
-		}
+	for _, p := range miss {
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
