@@ -139,8 +139,11 @@ EP="$(var eagle_port 8048)"
 WAIT="${MQ_WAIT:-$(var wait 90)}"
 SSH_USER="$(var ssh_user "")"
 # One ssh connection per host, reused by every command (ControlMaster).
+# LogLevel=ERROR: ssh's "Warning: Permanently added ... to the list of known
+# hosts" (first contact under StrictHostKeyChecking=accept-new) would otherwise
+# be mixed into the remote output that the checks below read.
 CTL="$(mktemp -d /tmp/mqinstall.XXXXXX)"
-SSH_OPTS="-o BatchMode=yes -o ConnectTimeout=5 -o ControlMaster=auto -o ControlPath=$CTL/%C -o ControlPersist=60 $(var ssh_opts "") ${MQ_SSH_OPTS:-}"
+SSH_OPTS="-o BatchMode=yes -o ConnectTimeout=5 -o LogLevel=ERROR -o ControlMaster=auto -o ControlPath=$CTL/%C -o ControlPersist=60 $(var ssh_opts "") ${MQ_SSH_OPTS:-}"
 close_ssh() {
   local s
   for s in "$CTL"/*; do [ -S "$s" ] && ssh -o ControlPath="$s" -O exit x >/dev/null 2>&1; done
@@ -413,7 +416,11 @@ if [ "$SYSTEMD" = 1 ]; then
     has "$h" "${ZK[@]}" && units="$units zkd"
     has "$h" "${KAFKA[@]}" && units="$units brokerd"
     has "$h" "${EAGLE[@]}" && units="$units eagle"
-    sedx="-e s|/opt/mqstack/bin|$CUR/bin|g -e s|/opt/mqstack/conf|$PREFIX/conf|g -e s|/opt/mqstack|$CUR|g -e s|/etc/mqstack/mqstack.env|$PREFIX/conf/mqstack.env|g -e /^StateDirectory=/d"
+    # Quoted for the remote shell (an unquoted "|" is a pipe there). sed runs
+    # every -e on the output of the one before, so /opt/mqstack is first turned
+    # into a marker: with the default prefix, $CUR/bin (/opt/mqstack/current/bin)
+    # would otherwise match /opt/mqstack again (.../current/current/bin).
+    sedx="-e 's|/opt/mqstack|@PREFIX@|g' -e 's|@PREFIX@/bin|$CUR/bin|g' -e 's|@PREFIX@/conf|$PREFIX/conf|g' -e 's|@PREFIX@|$CUR|g' -e 's|/etc/mqstack/mqstack.env|$PREFIX/conf/mqstack.env|g' -e '/^StateDirectory=/d'"
     cmd="id mqstack >/dev/null 2>&1 || useradd --system --home $DATA --shell /usr/sbin/nologin mqstack; chown -R mqstack:mqstack $DATA $PREFIX/logs"
     for u in $units; do cmd="$cmd && sed $sedx $CUR/systemd/$u.service > /etc/systemd/system/$u.service"; done
     cmd="$cmd && mkdir -p /etc/mqstack && cp $PREFIX/conf/mqstack.env /etc/mqstack/mqstack.env && cp $CUR/systemd/mqstack-profile.sh /etc/profile.d/mqstack.sh && systemctl daemon-reload && systemctl enable$units"
@@ -529,7 +536,10 @@ if [ ${#KAFKA[@]} -gt 0 ]; then
 fi
 for h in "${EAGLE[@]}"; do
   printf '  eagle     %-12s http://%s:%s  %s\n' "$h" "$(addr "$h")" "$EP" "$(eagle_up "$h" >/dev/null && echo ok || echo NOT ANSWERING)"
-  pw="$(on "$h" "sed -n 's/^EAGLE ADMIN user=admin password=\\([^ ]*\\).*/\\1/p' $PREFIX/logs/ke_console.out 2>/dev/null | head -n 1")"
+  # ke.sh writes eagle's output to ke_console.out; under --systemd it is in the journal.
+  src="cat $PREFIX/logs/ke_console.out"
+  [ "$SYSTEMD" = 1 ] && src="journalctl -u eagle -o cat --no-pager"
+  pw="$(on "$h" "$src 2>/dev/null | sed -n 's/^EAGLE ADMIN user=admin password=\\([^ ]*\\).*/\\1/p' | head -n 1")"
   [ -n "$pw" ] && printf '            login admin / %s (printed at eagle'"'"'s first start)\n' "$pw"
 done
 [ "$bad" = 0 ] || die "the health check failed (above)"
