@@ -536,10 +536,12 @@ if [ ${#KAFKA[@]} -gt 0 ]; then
 fi
 for h in "${EAGLE[@]}"; do
   printf '  eagle     %-12s http://%s:%s  %s\n' "$h" "$(addr "$h")" "$EP" "$(eagle_up "$h" >/dev/null && echo ok || echo NOT ANSWERING)"
-  # ke.sh writes eagle's output to ke_console.out; under --systemd it is in the journal.
+  # ke.sh appends eagle's output to ke_console.out; under --systemd it is in the
+  # journal. The last admin line is the current database's (an older install's
+  # may be there too).
   src="cat $PREFIX/logs/ke_console.out"
   [ "$SYSTEMD" = 1 ] && src="journalctl -u eagle -o cat --no-pager"
-  pw="$(on "$h" "$src 2>/dev/null | sed -n 's/^EAGLE ADMIN user=admin password=\\([^ ]*\\).*/\\1/p' | head -n 1")"
+  pw="$(on "$h" "$src 2>/dev/null | sed -n 's/^EAGLE ADMIN user=admin password=\\([^ ]*\\).*/\\1/p' | tail -n 1")"
   [ -n "$pw" ] && printf '            login admin / %s (printed at eagle'"'"'s first start)\n' "$pw"
 done
 [ "$bad" = 0 ] || die "the health check failed (above)"
