@@ -2,6 +2,7 @@ package broker
 
 import (
 	"fmt"
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -291,4 +292,55 @@ func TestLoopbackListenerWithRemoteZooKeeperRefused(t *testing.T) {
 	require.ErrorIs(t, err, config.ErrConfig)
 	require.Contains(t, err.Error(), "listeners=PLAINTEXT://127.0.0.1:0 advertises a loopback address")
 	require.Contains(t, err.Error(), "set advertised.listeners=PLAINTEXT://")
+}
+
+// A broker restarted right after a crash finds its own registration still
+// held by the dead run's ZooKeeper session: it waits for ZooKeeper to
+// expire it and then registers, instead of refusing to start as if
+// another broker had its id (a systemd restart loop otherwise).
+func TestRestartWaitsForOwnStaleRegistration(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := ln.Addr().(*net.TCPAddr).Port
+	require.NoError(t, ln.Close())
+
+	connect := zkServer.Connect(t.Name())
+	cfg := testConfig(t, t.TempDir())
+	cfg.ZookeeperConnect = connect
+	cfg.BrokerID = 4
+	cfg.Listeners = []config.Listener{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: port}}
+
+	// The "dead" run: its session (another client here) holds
+	// /brokers/ids/4 with the same endpoint.
+	stale, chroot := zkConn(t, connect)
+	for _, p := range []string{chroot, chroot + "/brokers", chroot + "/brokers/ids"} {
+		if _, err := stale.Create(p, nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+			require.ErrorIs(t, err, zk.ErrNodeExists)
+		}
+	}
+	info := kafkazk.BrokerInfo{ID: 4, Endpoints: []string{fmt.Sprintf("PLAINTEXT://127.0.0.1:%d", port)}, Host: "127.0.0.1", Port: port, JmxPort: -1, Version: 5}
+	_, err = stale.Create(chroot+"/brokers/ids/4", kafkazk.EncodeBrokerInfo(info), zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
+	require.NoError(t, err)
+
+	b, err := New(cfg, zerolog.Nop())
+	require.NoError(t, err)
+	started := make(chan error, 1)
+	go func() { started <- b.Start() }()
+	select {
+	case err := <-started:
+		t.Fatalf("Start returned while the old registration was held: %v", err)
+	case <-time.After(time.Second):
+	}
+	stale.Close() // the old session ends (as ZooKeeper expiring it would)
+	select {
+	case err := <-started:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the broker did not register after the old session ended")
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	owner, _ := zkConn(t, connect)
+	_, st, err := owner.Get(chroot + "/brokers/ids/4")
+	require.NoError(t, err)
+	require.NotZero(t, st.EphemeralOwner)
 }

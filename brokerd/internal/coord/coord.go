@@ -321,19 +321,67 @@ func (c *Coordinator) register() error {
 	bp := c.p(kafkazk.BrokerPath(c.opts.BrokerID))
 	_, err := c.conn.Create(bp, kafkazk.EncodeBrokerInfo(c.opts.Info), zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
 	c.wrote(bp)
-	if err != nil {
-		if errors.Is(err, zk.ErrNodeExists) {
-			_, st, gerr := c.conn.Get(bp)
-			if gerr != nil || st.EphemeralOwner != c.conn.SessionID() {
-				return fmt.Errorf("%w: %s exists in ZooKeeper (%s): another broker is running with broker.id=%d; give each broker a unique broker.id",
-					ErrBrokerRegistered, bp, c.opts.Connect, c.opts.BrokerID)
+	switch {
+	case err == nil:
+	case !errors.Is(err, zk.ErrNodeExists):
+		return fmt.Errorf("%w: register %s: %w", ErrZooKeeper, bp, err)
+	default:
+		data, st, gerr := c.conn.Get(bp)
+		switch {
+		case gerr == nil && st.EphemeralOwner == c.conn.SessionID():
+			// Ours already.
+		case gerr == nil && c.sameEndpoints(data):
+			// This broker's own earlier run (killed, or an expired session
+			// of this process): its session holds the znode until
+			// ZooKeeper expires it. Wait for that instead of refusing, or
+			// a restart by systemd or a supervisor fails until then.
+			if err := c.awaitOldRegistration(bp); err != nil {
+				return err
 			}
-		} else {
-			return fmt.Errorf("%w: register %s: %w", ErrZooKeeper, bp, err)
+			return c.register()
+		default:
+			return fmt.Errorf("%w: %s exists in ZooKeeper (%s): another broker is running with broker.id=%d; give each broker a unique broker.id",
+				ErrBrokerRegistered, bp, c.opts.Connect, c.opts.BrokerID)
 		}
 	}
 	c.log.Info().Str("path", bp).Msg("broker registered")
 	return nil
+}
+
+// sameEndpoints reports whether a registration lists exactly this broker's
+// endpoints (a broker elsewhere with the same id cannot: it would have to
+// listen on this host and port).
+func (c *Coordinator) sameEndpoints(data []byte) bool {
+	old, err := kafkazk.DecodeBrokerInfo(c.opts.BrokerID, data)
+	return err == nil && len(old.Endpoints) > 0 && slices.Equal(old.Endpoints, c.opts.Info.Endpoints)
+}
+
+// awaitOldRegistration waits until the znode at bp is gone, for at most
+// the session timeout (and a little more): the time ZooKeeper takes to
+// expire the session of a broker that died holding it.
+func (c *Coordinator) awaitOldRegistration(bp string) error {
+	limit := c.opts.SessionTimeout + 2*time.Second
+	c.log.Warn().Str("path", bp).Dur("up_to", limit).
+		Msg("this broker's previous registration (same id and endpoints) is still held by its old ZooKeeper session; waiting for ZooKeeper to expire it")
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	for {
+		ok, _, ch, err := c.conn.ExistsW(bp)
+		if err != nil {
+			return fmt.Errorf("%w: watch %s: %w", ErrZooKeeper, bp, err)
+		}
+		if !ok {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-deadline.C:
+			return fmt.Errorf("%w: %s still exists in ZooKeeper (%s) after %s with this broker's endpoints: another process is serving broker.id=%d on them; stop it first",
+				ErrBrokerRegistered, bp, c.opts.Connect, limit, c.opts.BrokerID)
+		case <-c.stop:
+			return fmt.Errorf("%w: stopped while waiting for %s to expire", ErrZooKeeper, bp)
+		}
+	}
 }
 
 // Close stops the loop and closes the session (the broker znode goes).
