@@ -1,11 +1,8 @@
 package broker
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,35 +18,10 @@ import (
 
 var zkServer *zktest.Server
 
-func TestMain(m *testing.M) {
-	var err error
-	zkServer, err = zktest.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	zkServer.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(zktest.RunMain(m, &zkServer)) }
 
 // syncBuf is a goroutine-safe log sink printed when a test fails.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuf = zktest.LogBuffer
 
 func testConfig(t testing.TB, dir string) config.Config {
 	c := config.Default()

@@ -1,12 +1,9 @@
 package tools
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,34 +20,10 @@ import (
 
 var zkServer *zktest.Server
 
-func TestMain(m *testing.M) {
-	var err error
-	zkServer, err = zktest.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	zkServer.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(zktest.RunMain(m, &zkServer)) }
 
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuf is a goroutine-safe log sink printed when a test fails.
+type syncBuf = zktest.LogBuffer
 
 // cluster is n in-process brokers (ids 1..n) on one zkd chroot.
 type cluster struct {
