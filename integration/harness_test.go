@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -100,12 +101,40 @@ func needApache(t testing.TB) {
 // ZooKeeper cannot report a port it picked itself, so it gets one from here.
 func freePort(t testing.TB) int {
 	t.Helper()
+	// A port picked here is released before the server binds it, so it
+	// must not come from the kernel's ephemeral range: any bind to port 0
+	// meanwhile (another server's client port, a broker, a client's
+	// outgoing connection) could be handed the same port. Pick below the
+	// range, at random, and check it is free.
+	low := ephemeralLow()
+	for range 200 {
+		p := 10000 + rand.IntN(low-10000)
+		if l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p))); err == nil {
+			_ = l.Close()
+			return p
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("find a free port: %v", err)
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range
+// (net.ipv4.ip_local_port_range), 32768 when it cannot be read or leaves
+// too little room below it.
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 12000 {
+				return n
+			}
+		}
+	}
+	return 32768
 }
 
 // ServerOptions tune a server the harness starts.
