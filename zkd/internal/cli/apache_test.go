@@ -161,6 +161,26 @@ func normalize(s string) (string, []string) {
 			s = s[:i] + "\n" + s[i:]
 		}
 	}
+	// zkCli.sh's event thread prints "\nWATCHER::\n" and "\nWatchedEvent
+	// ..." in two writes, so the main thread's next output can land between
+	// them (seen: "WATCHER::", "Not connected", "", "WatchedEvent state:
+	// Closed ..."). Take such split events out line by line, with the blank
+	// line each of the two writes starts with.
+	lines := strings.Split(s, "\n")
+	var kept []string
+	for _, l := range lines {
+		if l == "WATCHER::" || strings.HasPrefix(l, "WatchedEvent ") {
+			if strings.HasPrefix(l, "WatchedEvent ") {
+				events = append(events, l)
+			}
+			if n := len(kept); n > 0 && kept[n-1] == "" {
+				kept = kept[:n-1]
+			}
+			continue
+		}
+		kept = append(kept, l)
+	}
+	s = strings.Join(kept, "\n")
 	sort.Strings(events)
 	return s, events
 }

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,9 +29,14 @@ func freePorts(t *testing.T, n int) []int {
 	t.Helper()
 	var lns []net.Listener
 	var out []int
-	for i := 0; i < n; i++ {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
+	// Below the kernel's ephemeral range (32768 and up): a port released
+	// here must not be handed to another bind to port 0 (a client port, a
+	// client's connection) before its server binds it.
+	for len(out) < n {
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(10000+rand.IntN(22000))))
+		if err != nil {
+			continue // taken: try another
+		}
 		lns = append(lns, ln)
 		out = append(out, ln.Addr().(*net.TCPAddr).Port)
 	}
