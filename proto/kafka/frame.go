@@ -40,21 +40,31 @@ var (
 // and returns the frame body. The size is checked against maxSize
 // (socket.request.max.bytes) before anything is allocated for it.
 func ReadFrame(r io.Reader, buf []byte, maxSize int32) ([]byte, error) {
+	return ReadFrameInto(r, maxSize, func(n int) []byte {
+		if cap(buf) < n {
+			return make([]byte, n)
+		}
+		return buf[:n]
+	})
+}
+
+// ReadFrameInto is ReadFrame with the caller choosing the buffer: get(n)
+// returns a slice of length n for a frame of n bytes (a pooled one, say).
+// On an error the slice returned is what get gave, or nil if the length
+// was never read or was refused.
+func ReadFrameInto(r io.Reader, maxSize int32, get func(n int) []byte) ([]byte, error) {
 	var sz [4]byte
 	if _, err := io.ReadFull(r, sz[:]); err != nil {
-		return buf, err
+		return nil, err
 	}
 	n := int32(binary.BigEndian.Uint32(sz[:]))
 	if n < 0 {
-		return buf, fmt.Errorf("%w: %d", ErrFrameSize, n)
+		return nil, fmt.Errorf("%w: %d", ErrFrameSize, n)
 	}
 	if n > maxSize {
-		return buf, fmt.Errorf("%w: %d bytes, socket.request.max.bytes is %d", ErrFrameTooLarge, n, maxSize)
+		return nil, fmt.Errorf("%w: %d bytes, socket.request.max.bytes is %d", ErrFrameTooLarge, n, maxSize)
 	}
-	if cap(buf) < int(n) {
-		buf = make([]byte, n)
-	}
-	buf = buf[:n]
+	buf := get(int(n))
 	if _, err := io.ReadFull(r, buf); err != nil {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF

@@ -29,6 +29,9 @@ package broker
 
 import (
 	"errors"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -45,23 +48,32 @@ var produceAPI = api{key: 0, min: 0, max: 9, handle: handleProduce}
 func handleProduce(b *Broker, c *conn, _ kafka.RequestHeader, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.ProduceRequest)
 	resp := kmsg.NewPtrProduceResponse()
-	appended := false
-	var waits []ackWait
-	for _, rt := range req.Topics {
+	// The response has the request's shape; each partition's slot is
+	// filled by produceOne, in parallel when the request is large.
+	var jobs []produceJob
+	for ti := range req.Topics {
+		rt := &req.Topics[ti]
 		st := kmsg.NewProduceResponseTopic()
 		st.Topic = rt.Topic
-		for _, rp := range rt.Partitions {
-			sp, w := produceOne(b, c, req, rt.Topic, &rp)
-			if w != nil {
-				appended = true
-				if req.Acks == -1 {
-					w.ti, w.pi = len(resp.Topics), len(st.Partitions)
-					waits = append(waits, *w)
-				}
-			}
-			st.Partitions = append(st.Partitions, sp)
-		}
+		st.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(rt.Partitions))
 		resp.Topics = append(resp.Topics, st)
+		for pi := range rt.Partitions {
+			jobs = append(jobs, produceJob{ti: ti, pi: pi, topic: rt.Topic, rp: &rt.Partitions[pi]})
+		}
+	}
+	runProduceJobs(jobs, func(j *produceJob) {
+		resp.Topics[j.ti].Partitions[j.pi], j.wait = produceOne(b, c, req, j.topic, j.rp)
+	})
+	appended := false
+	var waits []ackWait
+	for _, j := range jobs {
+		if j.wait != nil {
+			appended = true
+			if req.Acks == -1 {
+				j.wait.ti, j.wait.pi = j.ti, j.pi
+				waits = append(waits, *j.wait)
+			}
+		}
 	}
 	if appended {
 		b.appended.notify()
@@ -79,6 +91,64 @@ func handleProduce(b *Broker, c *conn, _ kafka.RequestHeader, r kmsg.Request) (k
 		}
 	}
 	return resp, nil
+}
+
+// produceJob is one partition of a produce request.
+type produceJob struct {
+	ti, pi int
+	topic  string
+	rp     *kmsg.ProduceRequestTopicPartition
+	wait   *ackWait
+}
+
+// parallelProduceBytes is the request size from which the partitions of
+// one produce request are appended concurrently: below it the appends are
+// too short to gain from more than one CPU.
+const parallelProduceBytes = 256 << 10
+
+// runProduceJobs runs fn for every job: one after the other for a small
+// request or one naming a partition twice (whose batches must be appended
+// in the request's order), otherwise on up to GOMAXPROCS goroutines.
+// Partitions are independent logs, each behind its own lock, so a large
+// request from one producer is copied into the page cache by several CPUs
+// at once instead of one (Kafka appends a request's partitions on one
+// request-handler thread).
+func runProduceJobs(jobs []produceJob, fn func(*produceJob)) {
+	workers := min(runtime.GOMAXPROCS(0), len(jobs))
+	if workers > 1 {
+		total := 0
+		seen := make(map[checkpoint.TopicPartition]struct{}, len(jobs))
+		for _, j := range jobs {
+			total += len(j.rp.Records)
+			seen[checkpoint.TopicPartition{Topic: j.topic, Partition: j.rp.Partition}] = struct{}{}
+		}
+		if total < parallelProduceBytes || len(seen) < len(jobs) {
+			workers = 1
+		}
+	}
+	if workers <= 1 {
+		for i := range jobs {
+			fn(&jobs[i])
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	work := func() {
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= len(jobs) {
+				return
+			}
+			fn(&jobs[i])
+		}
+	}
+	for range workers - 1 {
+		wg.Add(1)
+		go func() { defer wg.Done(); work() }()
+	}
+	work()
+	wg.Wait()
 }
 
 // produceOne appends one partition's records; w is non-nil when they were

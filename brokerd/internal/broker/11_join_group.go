@@ -17,6 +17,7 @@ package broker
 // FENCED_INSTANCE_ID.
 
 import (
+	"bytes"
 	"net"
 	"time"
 
@@ -66,8 +67,10 @@ func handleJoinGroup(b *Broker, c *conn, h kafka.RequestHeader, r kmsg.Request) 
 	if req.InstanceID != nil {
 		jr.InstanceID = *req.InstanceID
 	}
+	// The request's byte fields point into the connection's read buffer,
+	// which later requests reuse; what the group keeps is copied.
 	for _, p := range req.Protocols {
-		jr.Protocols = append(jr.Protocols, group.Protocol{Name: p.Name, Metadata: p.Metadata})
+		jr.Protocols = append(jr.Protocols, group.Protocol{Name: p.Name, Metadata: bytes.Clone(p.Metadata)})
 	}
 	w := make(joinWaiter, 1)
 	var imm *group.JoinResult

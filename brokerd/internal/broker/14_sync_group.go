@@ -10,6 +10,7 @@ package broker
 // ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS, NOT_COORDINATOR.
 
 import (
+	"bytes"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -30,7 +31,8 @@ func handleSyncGroup(b *Broker, _ *conn, _ kafka.RequestHeader, r kmsg.Request) 
 	}
 	assignments := map[string][]byte{}
 	for _, a := range req.GroupAssignment {
-		assignments[a.MemberID] = a.MemberAssignment
+		// Copied out of the connection's read buffer, which later requests reuse.
+		assignments[a.MemberID] = bytes.Clone(a.MemberAssignment)
 	}
 	w := make(syncWaiter, 1)
 	var imm *group.SyncResult

@@ -457,9 +457,12 @@ func (c *conn) serve() {
 		if c.setBusy(false) {
 			return
 		}
-		frame, err := kafka.ReadFrame(r, buf, c.b.cfg.SocketRequestMaxBytes)
-		buf = frame[:0]
+		frame, err := kafka.ReadFrameInto(r, c.b.cfg.SocketRequestMaxBytes, func(n int) []byte { return getFrame(buf, n) })
+		if cap(frame) <= smallFrame && frame != nil {
+			buf = frame[:0]
+		}
 		if err != nil {
+			putFrame(frame)
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 				c.log.Warn().Err(err).Msg("closing connection")
 			}
@@ -469,6 +472,9 @@ func (c *conn) serve() {
 			return
 		}
 		out, err = c.handle(frame, out[:0])
+		// Nothing of the request outlives handle (appends copy it into the
+		// log), so a large frame's buffer goes back to the pool.
+		putFrame(frame)
 		if err != nil {
 			closeSections(c.sections)
 			c.sections, c.pieces = nil, nil
@@ -490,9 +496,6 @@ func (c *conn) serve() {
 			if err := w.Flush(); err != nil {
 				return
 			}
-		}
-		if cap(buf) > 1<<20 {
-			buf = nil // don't pin a large request's buffer
 		}
 	}
 }
