@@ -49,7 +49,7 @@ images: build
 # hosts (integration/install_test.go). Needs docker and docker-compose.
 test-cluster: images dist
 	MQ_TEST_CLUSTER=1 MQ_DIST=$(CURDIR)/dist/mqstack-$(VERSION)-linux-amd64.tar.gz \
-	  $(GO) test -count=1 -timeout 25m -v -run 'TestDockerCompose|TestInstall' ./integration/ 2>&1 \
+	  $(GO) test -count=1 -timeout 25m -v -run 'TestDockerCompose|TestInstall|TestBrokerRealFullDisk' ./integration/ 2>&1 \
 	  | grep -v '^        {"level"'; exit $${PIPESTATUS[0]}
 
 # Benchmarks: Go benchmarks, zkd against Apache ZooKeeper (Debian package) side by side,

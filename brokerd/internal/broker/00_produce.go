@@ -29,9 +29,12 @@ package broker
 
 import (
 	"errors"
+	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -234,7 +237,11 @@ func produceOne(b *Broker, c *conn, req *kmsg.ProduceRequest, topic string, rp *
 		msg := err.Error()
 		sp.ErrorMessage = &msg
 		b.metrics.failedProduce.Inc()
-		c.log.Debug().Err(err).Str("topic", topic).Int32("partition", rp.Partition).Msg("produce rejected")
+		if sp.ErrorCode == kerr.KafkaStorageError.Code {
+			b.logStorageError(topic, rp.Partition, err)
+		} else {
+			c.log.Debug().Err(err).Str("topic", topic).Int32("partition", rp.Partition).Msg("produce rejected")
+		}
 		return sp, nil
 	}
 	moved := pr.core.Appended(l.LogEndOffset())
@@ -251,6 +258,29 @@ func produceOne(b *Broker, c *conn, req *kmsg.ProduceRequest, topic string, rp *
 	sp.LogAppendTime = res.LogAppendTime
 	sp.LogStartOffset = l.LogStartOffset()
 	return sp, &ackWait{pr: pr, last: res.LastOffset, min: minISR}
+}
+
+// storageErrorEvery spaces the error-level log lines of failed appends:
+// while a disk is full every produce request fails the same way.
+const storageErrorEvery = 10 * time.Second
+
+// logStorageError reports an append that failed on the disk (answered
+// KAFKA_STORAGE_ERROR) at error level, with the cause and what to do, at
+// most once per storageErrorEvery; the lines in between are counted.
+func (b *Broker) logStorageError(topic string, partition int32, err error) {
+	now := time.Now().UnixNano()
+	last := b.storageErrAt.Load()
+	if now-last < int64(storageErrorEvery) || !b.storageErrAt.CompareAndSwap(last, now) {
+		b.storageErrSkipped.Add(1)
+		return
+	}
+	hint := fmt.Sprintf("check the disk and the permissions under log.dirs=%s (%s)", strings.Join(b.cfg.LogDirs, ","), b.cfg.Path)
+	if errors.Is(err, syscall.ENOSPC) {
+		hint = fmt.Sprintf("the disk under log.dirs=%s (%s) is full: free space (delete topics or records, lower retention.ms or retention.bytes) or grow the disk; produce requests fail with KAFKA_STORAGE_ERROR until then, acknowledged records are kept",
+			strings.Join(b.cfg.LogDirs, ","), b.cfg.Path)
+	}
+	b.log.Error().Err(err).Str("topic", topic).Int32("partition", partition).
+		Int64("similar_errors_not_logged", b.storageErrSkipped.Swap(0)).Msg("append failed: " + hint)
 }
 
 func produceErrorCode(err error) int16 {

@@ -116,6 +116,9 @@ type Broker struct {
 	replicas    *replicaManager
 	// topicSettings holds a map[string]topicSettings, replaced per view.
 	topicSettings atomic.Value
+	// storageErrAt and storageErrSkipped space the log lines of failed
+	// appends (logStorageError).
+	storageErrAt, storageErrSkipped atomic.Int64
 
 	mu     sync.Mutex
 	conns  map[*conn]struct{}
