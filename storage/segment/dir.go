@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,6 +53,34 @@ func ParsePartitionDir(name string) (checkpoint.TopicPartition, bool) {
 	return checkpoint.TopicPartition{Topic: name[:i], Partition: int32(p)}, true
 }
 
+// partitionDir is a partition's directory found in a log dir.
+type partitionDir struct {
+	tp   checkpoint.TopicPartition
+	name string
+}
+
+// partitionDirs lists the partition directories ("<topic>-<partition>")
+// in a log dir.
+func partitionDirs(fsys vfs.FS, path string) ([]partitionDir, error) {
+	names, err := fsys.ReadDir(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: list %s: %w (check log.dirs)", ErrIO, path, err)
+	}
+	var out []partitionDir
+	for _, n := range names {
+		tp, ok := ParsePartitionDir(n)
+		if !ok {
+			continue
+		}
+		st, err := fsys.Stat(filepath.Join(path, n))
+		if err != nil || !st.IsDir() {
+			continue
+		}
+		out = append(out, partitionDir{tp: tp, name: n})
+	}
+	return out, nil
+}
+
 // OpenDir opens every partition log in the directory. Without the clean
 // shutdown marker each log is re-validated from its checkpointed recovery
 // point. The marker is removed once everything is loaded, so a crash from
@@ -69,6 +96,11 @@ func OpenDir(opts DirOptions) (*LogDir, error) {
 		log: opts.Logger.With().Str("component", "logdir").Str("dir", opts.Path).Logger()}
 	if err := vfs.MkdirAllDurable(opts.FS, opts.Path, 0o755); err != nil {
 		return nil, fmt.Errorf("%w: create log dir %s: %w (check log.dirs)", ErrIO, opts.Path, err)
+	}
+	if st, err := opts.FS.Stat(opts.Path); err != nil {
+		return nil, fmt.Errorf("%w: log dir %s: %w (check log.dirs)", ErrIO, opts.Path, err)
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("%w: log dir %s is not a directory (check log.dirs)", ErrIO, opts.Path)
 	}
 	marker := filepath.Join(opts.Path, CleanShutdownFile)
 	_, err := opts.FS.Stat(marker)
@@ -88,23 +120,16 @@ func OpenDir(opts DirOptions) (*LogDir, error) {
 	if err != nil {
 		return nil, err
 	}
-	names, err := opts.FS.ReadDir(opts.Path)
+	parts, err := partitionDirs(opts.FS, opts.Path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: list %s: %w", ErrIO, opts.Path, err)
+		return nil, err
 	}
 	if !clean {
 		d.log.Warn().Msg("no clean shutdown marker: re-validating logs from their recovery points")
 	}
-	for _, n := range names {
-		tp, ok := ParsePartitionDir(n)
-		if !ok {
-			continue
-		}
-		st, err := opts.FS.Stat(filepath.Join(opts.Path, n))
-		if err != nil || !st.IsDir() {
-			continue
-		}
-		l, err := Open(Options{FS: opts.FS, Dir: filepath.Join(opts.Path, n), Config: opts.Config(tp.Topic),
+	for _, pd := range parts {
+		tp := pd.tp
+		l, err := Open(Options{FS: opts.FS, Dir: filepath.Join(opts.Path, pd.name), Config: opts.Config(tp.Topic),
 			Logger: opts.Logger, Clock: opts.Clock, RecoveryPoint: recovery[tp], LogStartOffset: starts[tp], CleanShutdown: clean})
 		if err != nil {
 			_ = d.closeLogs()
@@ -127,6 +152,16 @@ func OpenDir(opts DirOptions) (*LogDir, error) {
 	return d, nil
 }
 
+// Path is the directory's path as configured.
+func (d *LogDir) Path() string { return d.opts.Path }
+
+// Len is the number of partition logs held.
+func (d *LogDir) Len() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.logs)
+}
+
 // Log returns a partition's log.
 func (d *LogDir) Log(tp checkpoint.TopicPartition) (*Log, bool) {
 	d.mu.Lock()
@@ -143,12 +178,7 @@ func (d *LogDir) Partitions() []checkpoint.TopicPartition {
 	for tp := range d.logs {
 		out = append(out, tp)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Topic != out[j].Topic {
-			return out[i].Topic < out[j].Topic
-		}
-		return out[i].Partition < out[j].Partition
-	})
+	SortPartitions(out)
 	return out
 }
 

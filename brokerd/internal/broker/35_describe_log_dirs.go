@@ -2,9 +2,11 @@ package broker
 
 // DescribeLogDirs (key 35), versions 0-2.
 //
-// This broker's log dir (one in this version) with the size of each
-// partition log it holds, filtered by the topics asked for (all when the
-// list is null). OffsetLag is 0: there are no future (moving) replicas.
+// One entry per log.dirs directory (its absolute path), each with the size
+// of every partition log it holds, filtered by the topics asked for (all
+// when the list is null). A directory holding none of them is still
+// listed, as Kafka does. OffsetLag is 0: there are no future (moving)
+// replicas.
 
 import (
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"mqstack/proto/kafka"
+	"mqstack/storage/segment"
 )
 
 var describeLogDirsAPI = api{key: 35, min: 0, max: 2, handle: handleDescribeLogDirs}
@@ -20,8 +23,6 @@ var describeLogDirsAPI = api{key: 35, min: 0, max: 2, handle: handleDescribeLogD
 func handleDescribeLogDirs(b *Broker, _ *conn, _ kafka.RequestHeader, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.DescribeLogDirsRequest)
 	resp := kmsg.NewPtrDescribeLogDirsResponse()
-	dir := kmsg.NewDescribeLogDirsResponseDir()
-	dir.Dir, _ = filepath.Abs(b.cfg.LogDirs[0])
 	want := func(topic string, p int32) bool {
 		if req.Topics == nil {
 			return true
@@ -37,12 +38,23 @@ func handleDescribeLogDirs(b *Broker, _ *conn, _ kafka.RequestHeader, r kmsg.Req
 		}
 		return false
 	}
+	for _, ld := range b.dir.Dirs() {
+		resp.Dirs = append(resp.Dirs, describeLogDir(ld, want))
+	}
+	return resp, nil
+}
+
+// describeLogDir is one log dir's entry: the partitions it holds that are
+// wanted, with their sizes, by topic.
+func describeLogDir(ld *segment.LogDir, want func(string, int32) bool) kmsg.DescribeLogDirsResponseDir {
+	dir := kmsg.NewDescribeLogDirsResponseDir()
+	dir.Dir, _ = filepath.Abs(ld.Path())
 	byTopic := map[string][]kmsg.DescribeLogDirsResponseDirTopicPartition{}
-	for _, tp := range b.dir.Partitions() {
+	for _, tp := range ld.Partitions() {
 		if !want(tp.Topic, tp.Partition) {
 			continue
 		}
-		l, ok := b.dir.Log(tp)
+		l, ok := ld.Log(tp)
 		if !ok {
 			continue
 		}
@@ -60,6 +72,5 @@ func handleDescribeLogDirs(b *Broker, _ *conn, _ kafka.RequestHeader, r kmsg.Req
 		t.Topic, t.Partitions = n, byTopic[n]
 		dir.Topics = append(dir.Topics, t)
 	}
-	resp.Dirs = []kmsg.DescribeLogDirsResponseDir{dir}
-	return resp, nil
+	return dir
 }

@@ -16,9 +16,9 @@ import (
 	"io"
 	"net"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,7 +30,6 @@ import (
 	"mqstack/brokerd/internal/coord"
 	"mqstack/proto/kafka"
 	"mqstack/proto/kafkazk"
-	"mqstack/storage/checkpoint"
 	"mqstack/storage/segment"
 	"mqstack/storage/vfs"
 )
@@ -98,15 +97,15 @@ type Broker struct {
 	clusterID string
 
 	ln      net.Listener
-	host    string // advertised host
-	port    int32  // advertised port
-	dir     *segment.LogDir
+	host    string        // advertised host
+	port    int32         // advertised port
+	dir     *segment.Dirs // every log.dirs entry; a partition's log is in one
 	coord   *coord.Coordinator
 	local   localState
 	metrics *metrics
 	groups  *groupManager
-	fs      vfs.FS // the log dir's file system: vfs.OS(), or a MemFS in tests
-	// dirReady: the log dir is open and views may be applied.
+	fs      vfs.FS // the log dirs' file system: vfs.OS(), or a MemFS in tests
+	// dirReady: the log dirs are open and views may be applied.
 	dirReady  atomic.Bool
 	pids      producerIDs
 	producers producerStates
@@ -127,13 +126,13 @@ type Broker struct {
 	stop   chan struct{}
 }
 
-// New checks the configuration and opens the log directory.
+// New checks the configuration; Start opens the log directories.
 func New(cfg config.Config, logger zerolog.Logger) (*Broker, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if len(cfg.LogDirs) != 1 {
-		return nil, fmt.Errorf("%w: %s: log.dirs has %d directories; this first cut serves exactly one", ErrConfig, cfg.Path, len(cfg.LogDirs))
+	if len(cfg.LogDirs) == 0 {
+		return nil, fmt.Errorf("%w: %s: log.dirs names no directory", ErrConfig, cfg.Path)
 	}
 	b := &Broker{cfg: cfg, base: logger, log: logger.With().Str("component", "broker").Int32("broker_id", cfg.BrokerID).Logger(),
 		registry: kafka.NewRegistry(), handlers: map[int16]handler{}, conns: map[*conn]struct{}{},
@@ -161,20 +160,15 @@ func (b *Broker) segmentConfig(topic string) segment.Config {
 	return b.segmentConfigFor(b.view(), topic)
 }
 
-// Start opens the log dir, binds the first listener and serves.
+// Start opens the log dirs, binds the first listener and serves.
 func (b *Broker) Start() error {
-	dirPath := b.cfg.LogDirs[0]
-	meta, ok, err := checkpoint.ReadMeta(b.fs, dirPath)
+	meta, err := b.readDirMetas()
 	if err != nil {
-		return fmt.Errorf("%w: %s: %w (check log.dirs in %s)", ErrLogDir, dirPath, err, b.cfg.Path)
+		return err
 	}
-	if ok && b.cfg.BrokerID < 0 {
-		b.cfg.BrokerID = meta.BrokerID // a generated id kept in meta.properties
+	if meta.brokerID >= 0 && b.cfg.BrokerID < 0 {
+		b.cfg.BrokerID = meta.brokerID // a generated id kept in meta.properties
 		b.setLogger()
-	}
-	if ok && meta.BrokerID != b.cfg.BrokerID {
-		return fmt.Errorf("%w: %s/meta.properties has broker.id=%d but %s sets broker.id=%d; use the right log.dirs or broker.id",
-			ErrLogDir, dirPath, meta.BrokerID, b.cfg.Path, b.cfg.BrokerID)
 	}
 	hostname, _ := os.Hostname()
 	if err := b.cfg.CheckReachable(lookupHost, hostname); err != nil {
@@ -218,16 +212,15 @@ func (b *Broker) Start() error {
 		}
 		info.MetricsPort = b.metricsPort
 	}
-	proposed := ""
-	if ok {
-		proposed = meta.ClusterID
-	}
 	b.coord, b.clusterID, err = coord.Start(coord.Options{Connect: b.cfg.ZookeeperConnect,
 		SessionTimeout: time.Duration(b.cfg.ZookeeperSessionTimeout) * time.Millisecond, BrokerID: b.cfg.BrokerID,
 		Info: info, Logger: b.base, OnView: b.applyView, ReservedBrokerMaxID: b.cfg.ReservedBrokerMaxID,
 		UncleanLeaderElection: b.cfg.UncleanLeaderElection, AutoLeaderRebalance: b.cfg.AutoLeaderRebalanceEnable,
 		LeaderImbalanceCheck: time.Duration(b.cfg.LeaderImbalanceCheckSeconds) * time.Second, LeaderImbalancePct: b.cfg.LeaderImbalancePercentage,
-		OnBrokerID: func(id int32) { b.cfg.BrokerID = id; b.setLogger() }}, proposed)
+		OnBrokerID: func(id int32) { b.cfg.BrokerID = id; b.setLogger() }}, meta.clusterID)
+	if errors.Is(err, coord.ErrClusterIDMismatch) {
+		return fail(fmt.Errorf("%w (cluster.id in %s; log.dirs in %s)", err, strings.Join(meta.cidFiles, ", "), b.cfg.Path))
+	}
 	if err != nil {
 		return fail(fmt.Errorf("%w (%s)", err, b.cfg.Path))
 	}
@@ -237,15 +230,17 @@ func (b *Broker) Start() error {
 	if _, ok := b.coord.WaitFor(10*time.Second, func(coord.View) bool { return true }); !ok {
 		return fail(fmt.Errorf("%w: no view of the cluster from ZooKeeper within 10s (zookeeper.connect=%s)", ErrConfig, b.cfg.ZookeeperConnect))
 	}
-	b.dir, err = segment.OpenDir(segment.DirOptions{FS: b.fs, Path: dirPath, Logger: b.base,
-		Clock: func() int64 { return time.Now().UnixMilli() }, Config: b.segmentConfig})
-	if err != nil {
-		return fail(fmt.Errorf("%w: %w", ErrLogDir, err))
+	opts := make([]segment.DirOptions, len(b.cfg.LogDirs))
+	for i, path := range b.cfg.LogDirs {
+		opts[i] = segment.DirOptions{FS: b.fs, Path: path, Logger: b.base,
+			Clock: func() int64 { return time.Now().UnixMilli() }, Config: b.segmentConfig}
 	}
-	if !ok {
-		if err := checkpoint.WriteMeta(b.fs, dirPath, checkpoint.Meta{Version: 0, BrokerID: b.cfg.BrokerID, ClusterID: b.clusterID}, time.Now().String()); err != nil {
-			return fail(fmt.Errorf("%w: write %s: %w", ErrLogDir, filepath.Join(dirPath, "meta.properties"), err))
-		}
+	b.dir, err = segment.OpenDirs(opts)
+	if err != nil {
+		return fail(fmt.Errorf("%w: %w (log.dirs in %s)", ErrLogDir, err, b.cfg.Path))
+	}
+	if err := b.writeMissingMetas(meta); err != nil {
+		return fail(err)
 	}
 	for _, tp := range b.dir.Partitions() {
 		if l, ok := b.dir.Log(tp); ok {
@@ -341,7 +336,7 @@ func (b *Broker) Close() error {
 	if err := b.dir.Close(); err != nil {
 		return fmt.Errorf("%w: close: %w", ErrLogDir, err)
 	}
-	b.log.Info().Msg("brokerd stopped; clean shutdown marker written")
+	b.log.Info().Int("log_dirs", len(b.cfg.LogDirs)).Msg("brokerd stopped; clean shutdown markers written")
 	return nil
 }
 

@@ -39,6 +39,7 @@ func (b *Broker) applyView(v coord.View) {
 func (b *Broker) applyLogs(v coord.View) {
 	b.local.mu.Lock()
 	defer b.local.mu.Unlock()
+	var create []checkpoint.TopicPartition
 	for name, t := range v.Topics {
 		if t.Deleting {
 			continue
@@ -49,15 +50,20 @@ func (b *Broker) applyLogs(v coord.View) {
 				continue
 			}
 			tp := checkpoint.TopicPartition{Topic: name, Partition: p}
-			if _, ok := b.dir.Log(tp); ok {
-				continue
+			if _, ok := b.dir.Log(tp); !ok {
+				create = append(create, tp)
 			}
-			if _, err := b.dir.CreateLog(tp); err != nil {
-				b.log.Error().Err(err).Str("partition", tp.String()).Msg("cannot create the log of a partition this broker leads")
-				continue
-			}
-			b.log.Info().Str("partition", tp.String()).Msg("created the log of an assigned partition")
 		}
+	}
+	// In (topic, partition) order, so which log dir each new log goes to
+	// (the one with the fewest partitions) does not depend on map order.
+	segment.SortPartitions(create)
+	for _, tp := range create {
+		if _, err := b.dir.CreateLog(tp); err != nil {
+			b.log.Error().Err(err).Str("partition", tp.String()).Msg("cannot create the log of a partition this broker leads")
+			continue
+		}
+		b.log.Info().Str("partition", tp.String()).Msg("created the log of an assigned partition")
 	}
 	// Replicas reassigned away (the topic lives on, this broker is no
 	// longer assigned and no reassignment is in progress) lose their logs,
