@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -33,11 +34,18 @@ type Dirs struct {
 // the same partition in two directories (Kafka: "Duplicate log
 // directories for <tp> are found"), is refused, and nothing on disk
 // changes. On any error the directories opened so far are closed.
+// (A path listed twice is also caught through a symlink, for directories
+// that exist, by os.SameFile.)
 func OpenDirs(opts []DirOptions) (*Dirs, error) {
 	if len(opts) == 0 {
 		return nil, fmt.Errorf("%w: no log dirs (check log.dirs)", ErrConfig)
 	}
 	paths := map[string]string{} // cleaned absolute path -> as configured
+	type existing struct {
+		path string
+		fi   os.FileInfo
+	}
+	var seen []existing // to catch one directory reached through a symlink
 	found := map[checkpoint.TopicPartition]string{}
 	for _, o := range opts {
 		if o.FS == nil {
@@ -51,8 +59,17 @@ func OpenDirs(opts []DirOptions) (*Dirs, error) {
 			return nil, fmt.Errorf("%w: log dir %s is listed twice (as %s and %s); remove one from log.dirs", ErrConfig, abs, prev, o.Path)
 		}
 		paths[abs] = o.Path
-		if _, err := o.FS.Stat(o.Path); errors.Is(err, fs.ErrNotExist) {
+		fi, err := o.FS.Stat(o.Path)
+		if errors.Is(err, fs.ErrNotExist) {
 			continue // created by OpenDir
+		}
+		if err == nil {
+			for _, e := range seen {
+				if os.SameFile(e.fi, fi) {
+					return nil, fmt.Errorf("%w: log dirs %s and %s are the same directory; remove one from log.dirs", ErrConfig, e.path, o.Path)
+				}
+			}
+			seen = append(seen, existing{o.Path, fi})
 		}
 		parts, err := partitionDirs(o.FS, o.Path)
 		if err != nil {

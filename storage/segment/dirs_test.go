@@ -127,6 +127,13 @@ func TestDirsDuplicatesRefused(t *testing.T) {
 			_, err = OpenDirs(dirsOptions(e.fs, clock, a, filepath.Join(b, "..", "a")))
 			require.ErrorIs(t, err, ErrConfig)
 			require.Contains(t, err.Error(), "listed twice")
+			if e.mem == nil {
+				link := filepath.Join(root, "link")
+				require.NoError(t, os.Symlink(a, link))
+				_, err = OpenDirs(dirsOptions(e.fs, clock, a, link))
+				require.ErrorIs(t, err, ErrConfig)
+				require.Contains(t, err.Error(), "log dirs "+a+" and "+link+" are the same directory")
+			}
 		})
 	}
 }
