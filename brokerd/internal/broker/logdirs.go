@@ -28,6 +28,9 @@ func (b *Broker) readDirMetas() (dirMeta, error) {
 	dm := dirMeta{brokerID: -1}
 	for _, dir := range b.cfg.LogDirs {
 		file := filepath.Join(dir, checkpoint.MetaPropertiesFile)
+		if st, err := b.fs.Stat(dir); err == nil && !st.IsDir() {
+			return dm, fmt.Errorf("%w: %s is not a directory; fix log.dirs in %s", ErrLogDir, dir, b.cfg.Path)
+		}
 		meta, ok, err := checkpoint.ReadMeta(b.fs, dir)
 		if err != nil {
 			return dm, fmt.Errorf("%w: %s: %w (check log.dirs in %s)", ErrLogDir, dir, err, b.cfg.Path)

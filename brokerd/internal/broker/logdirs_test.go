@@ -343,7 +343,7 @@ func TestLogDirsUnusableDirRefused(t *testing.T) {
 	root := t.TempDir()
 	good, file := filepath.Join(root, "good"), filepath.Join(root, "plain-file")
 	require.NoError(t, os.WriteFile(file, []byte("x"), 0o644))
-	for _, bad := range []string{file, filepath.Join(file, "sub")} {
+	for bad, why := range map[string]string{file: file + " is not a directory; fix log.dirs", filepath.Join(file, "sub"): "not a directory"} {
 		cfg := testConfig(t, good)
 		cfg.LogDirs = []string{good, bad}
 		b, err := New(cfg, zerolog.Nop())
@@ -351,6 +351,7 @@ func TestLogDirsUnusableDirRefused(t *testing.T) {
 		err = b.Start()
 		require.ErrorIs(t, err, ErrLogDir, bad)
 		require.Contains(t, err.Error(), bad)
+		require.Contains(t, err.Error(), why)
 		require.Contains(t, err.Error(), "log.dirs")
 	}
 	// The same directory twice.
