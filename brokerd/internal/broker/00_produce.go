@@ -274,10 +274,16 @@ func (b *Broker) logStorageError(topic string, partition int32, err error) {
 		b.storageErrSkipped.Add(1)
 		return
 	}
-	hint := fmt.Sprintf("check the disk and the permissions under log.dirs=%s (%s)", strings.Join(b.cfg.LogDirs, ","), b.cfg.Path)
+	// The partition's own log dir (one of log.dirs).
+	all := strings.Join(b.cfg.LogDirs, ",")
+	dir := all
+	if ld, ok := b.dir.Dir(checkpoint.TopicPartition{Topic: topic, Partition: partition}); ok {
+		dir = ld.Path()
+	}
+	hint := fmt.Sprintf("check the disk and the permissions under %s (log.dirs=%s in %s)", dir, all, b.cfg.Path)
 	if errors.Is(err, syscall.ENOSPC) {
-		hint = fmt.Sprintf("the disk under log.dirs=%s (%s) is full: free space (delete topics or records, lower retention.ms or retention.bytes) or grow the disk; produce requests fail with KAFKA_STORAGE_ERROR until then, acknowledged records are kept",
-			strings.Join(b.cfg.LogDirs, ","), b.cfg.Path)
+		hint = fmt.Sprintf("the disk under %s (log.dirs=%s in %s) is full: free space (delete topics or records, lower retention.ms or retention.bytes) or grow the disk; produce requests fail with KAFKA_STORAGE_ERROR until then, acknowledged records are kept",
+			dir, all, b.cfg.Path)
 	}
 	b.log.Error().Err(err).Str("topic", topic).Int32("partition", partition).
 		Int64("similar_errors_not_logged", b.storageErrSkipped.Swap(0)).Msg("append failed: " + hint)

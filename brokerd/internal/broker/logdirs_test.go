@@ -11,12 +11,14 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"mqstack/brokerd/internal/config"
 	"mqstack/brokerd/internal/coord"
 	"mqstack/storage/checkpoint"
 	"mqstack/storage/segment"
+	"mqstack/storage/vfs"
 )
 
 // onDisk lists the partition directories ("<topic>-<n>") in a log dir.
@@ -362,4 +364,29 @@ func TestLogDirsUnusableDirRefused(t *testing.T) {
 	err = b.Start()
 	require.ErrorIs(t, err, ErrLogDir)
 	require.True(t, strings.Contains(err.Error(), "listed twice"), err.Error())
+}
+
+// A failed append's log line names the partition's own log dir.
+func TestLogDirsStorageErrorNamesPartitionDir(t *testing.T) {
+	mem := vfs.NewMem()
+	cfg := testConfig(t, "/d1")
+	cfg.LogDirs = []string{"/d1", "/d2"}
+	logs := &syncBuf{}
+	b, err := New(cfg, zerolog.New(logs))
+	require.NoError(t, err)
+	b.fs = mem
+	require.NoError(t, b.Start())
+	defer b.Close()
+	createTopic(t, b, "disk", 2)
+	ld, ok := b.dir.Dir(tp("disk", 1))
+	require.True(t, ok)
+	require.Equal(t, "/d2", ld.Path(), "disk-0 went to /d1, disk-1 to /d2")
+
+	mem.FailPath("/d2/disk-1/00000000000000000000.log", vfs.OpWrite)
+	cl := newClient(t, b, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.RecordRetries(0), kgo.DisableIdempotentWrite())
+	err = cl.ProduceSync(ctxT(t), &kgo.Record{Topic: "disk", Partition: 1, Value: []byte("lost")}).FirstErr()
+	require.ErrorIs(t, err, kerr.KafkaStorageError)
+	require.Contains(t, logs.String(), "check the disk and the permissions under /d2 (log.dirs=/d1,/d2 in test.properties)")
+	// The other dir still takes writes.
+	require.NoError(t, cl.ProduceSync(ctxT(t), &kgo.Record{Topic: "disk", Partition: 0, Value: []byte("kept")}).FirstErr())
 }
