@@ -203,11 +203,13 @@ func produceOne(b *Broker, c *conn, req *kmsg.ProduceRequest, topic string, rp *
 	}
 	h, herr := kafka.ParseHeader(rp.Records)
 	idempotent := herr == nil && h.ProducerID >= 0 && h.BaseSequence >= 0
+	var pp *partProducers
 	if idempotent {
-		b.producers.mu.Lock()
-		dup, code := b.producers.check(tp, h)
+		pp = b.producers.part(tp)
+		pp.mu.Lock()
+		dup, code := pp.check(h)
 		if code != 0 || dup >= 0 {
-			b.producers.mu.Unlock()
+			pp.mu.Unlock()
 			sp.ErrorCode = code
 			if dup >= 0 {
 				sp.BaseOffset = dup
@@ -227,9 +229,9 @@ func produceOne(b *Broker, c *conn, req *kmsg.ProduceRequest, topic string, rp *
 	}
 	if idempotent {
 		if err == nil {
-			b.producers.record(tp, h, res.FirstOffset)
+			pp.record(h, res.FirstOffset)
 		}
-		b.producers.mu.Unlock()
+		pp.mu.Unlock()
 	}
 	if err != nil {
 		pr.mu.Unlock()

@@ -1061,15 +1061,23 @@ func (f *fetcher) handlePartition(it fetchItem, rp *kmsg.FetchResponseTopicParti
 // replicated batches, so a follower that becomes leader recognises a
 // producer's retries of what it already has.
 func (b *Broker) recordProducerBatches(tp checkpoint.TopicPartition, data []byte) {
-	b.producers.mu.Lock()
-	defer b.producers.mu.Unlock()
+	var pp *partProducers
+	defer func() {
+		if pp != nil {
+			pp.mu.Unlock()
+		}
+	}()
 	for len(data) >= kafka.HeaderSize {
 		h, n, err := kafka.CheckBatch(data)
 		if err != nil {
 			return
 		}
 		if h.ProducerID >= 0 && h.BaseSequence >= 0 {
-			b.producers.record(tp, h, h.BaseOffset)
+			if pp == nil {
+				pp = b.producers.part(tp)
+				pp.mu.Lock()
+			}
+			pp.record(h, h.BaseOffset)
 		}
 		data = data[n:]
 	}

@@ -64,6 +64,7 @@ type options struct {
 	inflight           int
 	roundRobin         bool
 	cpuProfile         string
+	idempotent         bool
 }
 
 func main() {
@@ -79,6 +80,7 @@ func main() {
 	flag.DurationVar(&o.linger, "linger", 10*time.Millisecond, "producer linger")
 	flag.IntVar(&o.inflight, "inflight", 5, "produce requests in flight (Kafka's producer default is 5)")
 	flag.BoolVar(&o.roundRobin, "round-robin", false, "round-robin partitioner instead of franz-go's default sticky one (Kafka's default since 2.4)")
+	flag.BoolVar(&o.idempotent, "idempotent", false, "idempotent producers with acks=all (franz-go's and Kafka 3's default) instead of acks=1 without idempotence")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the client side (this process) of the 1 KiB run to this file")
 	flag.Parse()
 	if err := run(o); err != nil {
@@ -269,11 +271,15 @@ func (r result) mibs() float64 { return float64(r.bytes) / (1 << 20) / r.elapsed
 
 func produce(ctx context.Context, o options, addr, topic string, n, size int) (result, error) {
 	opts := []kgo.Opt{kgo.SeedBrokers(addr), kgo.DefaultProduceTopic(topic),
-		kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite(),
 		kgo.ProducerBatchCompression(kgo.NoCompression()), kgo.ProducerBatchMaxBytes(1 << 20),
-		kgo.MaxBufferedRecords(1 << 20), kgo.ProducerLinger(o.linger), kgo.MaxProduceRequestsInflightPerBroker(o.inflight)}
+		kgo.MaxBufferedRecords(1 << 20), kgo.ProducerLinger(o.linger)}
 	if o.roundRobin {
 		opts = append(opts, kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	}
+	if !o.idempotent {
+		// franz-go keeps an idempotent producer's requests in flight itself
+		// (at most 5, as Kafka requires).
+		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite(), kgo.MaxProduceRequestsInflightPerBroker(o.inflight))
 	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
@@ -440,8 +446,12 @@ func run(o options) error {
 
 	load, _ := os.ReadFile("/proc/loadavg")
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nbrokerbench, %s, %d CPUs, load average %s, %d partitions, no compression, acks=1\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"),
-		runtime.NumCPU(), strings.Join(strings.Fields(string(load))[:3], " "), o.partitions)
+	acks := "acks=1"
+	if o.idempotent {
+		acks = "acks=all, idempotent"
+	}
+	fmt.Fprintf(&b, "\nbrokerbench, %s, %d CPUs, load average %s, %d partitions, no compression, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"),
+		runtime.NumCPU(), strings.Join(strings.Fields(string(load))[:3], " "), o.partitions, acks)
 	fmt.Fprintf(&b, "| %-26s | %10s | %14s | %8s | %20s | %10s | %10s | %16s |\n", "run", "records", "records/s", "MiB/s", "target", "broker CPU", "client CPU", "rec/broker CPU-s")
 	fmt.Fprintf(&b, "|----------------------------|-----------:|---------------:|---------:|----------------------|-----------:|-----------:|-----------------:|\n")
 	row := func(r result, target string) {
