@@ -9,10 +9,12 @@ package broker
 // that the first batch found is returned even when larger (so a consumer
 // always progresses, as Kafka's minOneMessage). When fewer than MinBytes
 // are available the request waits up to MaxWaitMillis for appends, then
-// answers with what there is. Fetch sessions (v7+) are not kept: the
-// response carries session id 0, which tells the client to send full
-// fetch requests; an incremental request (session id != 0) gets
-// FETCH_SESSION_ID_NOT_FOUND. The record bytes of a partition go from the
+// answers with what there is. Fetch sessions (v7+, KIP-227) are kept in
+// fetchsession.go: a full fetch with session epoch 0 gets a session id
+// when the cache has room, an incremental fetch reads every partition of
+// its session (in the session's order, which rotates the partitions that
+// got records to the end) and is answered with only the partitions that
+// have records, new offsets or an error. The record bytes of a partition go from the
 // segment file to the socket with sendfile (sendfile.go), never through
 // user space, when they are sendfileMin bytes or more; smaller ones (the
 // few batches a follower or consumer at the log end gets each time) are
@@ -49,11 +51,33 @@ const sendfileMin = 32 << 10
 
 func handleFetch(b *Broker, c *conn, _ kafka.RequestHeader, r kmsg.Request) (kmsg.Response, error) {
 	req := r.(*kmsg.FetchRequest)
-	if req.SessionID != 0 {
+	fc := b.fetchSessions.open(req)
+	if fc.errCode != 0 {
 		resp := kmsg.NewPtrFetchResponse()
-		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
+		resp.ErrorCode = fc.errCode
 		return resp, nil
 	}
+	read := req
+	if fc.session != nil {
+		// An incremental fetch reads every partition of its session.
+		sessionReq := *req
+		sessionReq.Topics = fc.topics
+		read = &sessionReq
+	}
+	resp := b.waitFetch(c, read)
+	if code := b.fetchSessions.finish(&fc, req, resp); code != 0 {
+		closeSections(c.sections)
+		c.sections = nil
+		sessionID := resp.SessionID
+		resp = kmsg.NewPtrFetchResponse()
+		resp.ErrorCode, resp.SessionID = code, sessionID
+	}
+	return resp, nil
+}
+
+// waitFetch reads the request's partitions, waiting up to MaxWaitMillis
+// for MinBytes.
+func (b *Broker) waitFetch(c *conn, req *kmsg.FetchRequest) *kmsg.FetchResponse {
 	wait := min(time.Duration(req.MaxWaitMillis)*time.Millisecond, maxFetchWait)
 	deadline := time.Now().Add(wait)
 	// Followers wait for appends (they read to the log end), consumers for
@@ -67,11 +91,11 @@ func handleFetch(b *Broker, c *conn, _ kafka.RequestHeader, r kmsg.Request) (kms
 		woke := sig.wait()
 		resp, total, hasError := b.readFetch(c, req, first)
 		if hasError || total >= int(req.MinBytes) || wait <= 0 {
-			return resp, nil
+			return resp
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
-			return resp, nil
+			return resp
 		}
 		t := time.NewTimer(left)
 		select {
@@ -79,10 +103,10 @@ func handleFetch(b *Broker, c *conn, _ kafka.RequestHeader, r kmsg.Request) (kms
 			t.Stop()
 		case <-t.C:
 			resp, _, _ = b.readFetch(c, req, false)
-			return resp, nil
+			return resp
 		case <-b.stop:
 			t.Stop()
-			return resp, nil
+			return resp
 		}
 	}
 }

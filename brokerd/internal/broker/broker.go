@@ -113,6 +113,8 @@ type Broker struct {
 	metricsPort int
 	appended    *signal
 	replicas    *replicaManager
+	// fetchSessions are the incremental fetch sessions (fetchsession.go).
+	fetchSessions *fetchSessionCache
 	// topicSettings holds a map[string]topicSettings, replaced per view.
 	topicSettings atomic.Value
 	// storageErrAt and storageErrSkipped space the log lines of failed
@@ -149,6 +151,7 @@ func New(cfg config.Config, logger zerolog.Logger) (*Broker, error) {
 	b.metrics = newMetrics()
 	b.groups = newGroupManager(b)
 	b.replicas = newReplicaManager(b)
+	b.fetchSessions = newFetchSessionCache(cfg.MaxIncrementalFetchSessionCacheSlots, b.metrics)
 	b.topicSettings.Store(map[string]topicSettings{})
 	return b, nil
 }

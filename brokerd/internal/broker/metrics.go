@@ -26,6 +26,10 @@ type metrics struct {
 	requests      *prometheus.CounterVec
 	srv           *http.Server
 	ln            net.Listener
+
+	// Fetch sessions (fetchsession.go); the cache registers its gauges.
+	incrementalFetches    prometheus.Counter
+	fetchSessionEvictions prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -36,7 +40,9 @@ func newMetrics() *metrics {
 	m.failedProduce = prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_server_brokertopicmetrics_failedproducerequests_total", Help: "Partition produces answered with an error."})
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_network_requestmetrics_requests_total", Help: "Requests handled, by API name."}, []string{"request"})
 	m.sendfileBytes = prometheus.NewCounter(prometheus.CounterOpts{Name: "brokerd_fetch_sendfile_bytes_total", Help: "Record batch bytes sent from segment files with sendfile (zero-copy)."})
-	m.reg.MustRegister(m.messagesIn, m.bytesIn, m.bytesOut, m.failedProduce, m.sendfileBytes, m.requests)
+	m.incrementalFetches = prometheus.NewCounter(prometheus.CounterOpts{Name: "brokerd_fetch_incremental_requests_total", Help: "Incremental fetch requests (KIP-227) taken by a fetch session."})
+	m.fetchSessionEvictions = prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_server_fetchsessioncache_incrementalfetchsessionevictions_total", Help: "Fetch sessions evicted to make room for a new one."})
+	m.reg.MustRegister(m.messagesIn, m.bytesIn, m.bytesOut, m.failedProduce, m.sendfileBytes, m.requests, m.incrementalFetches, m.fetchSessionEvictions)
 	// The process's memory, CPU, open files and start time (process_*, as
 	// the JMX exporter's java process metrics are read by dashboards and by
 	// eagle's brokers page), the Go runtime's (go_*), and Kafka's app-info

@@ -70,6 +70,11 @@ type Config struct {
 	LeaderImbalanceCheckSeconds  int64 // leader.imbalance.check.interval.seconds, default 300
 	LeaderImbalancePercentage    int   // leader.imbalance.per.broker.percentage, default 10
 
+	// MaxIncrementalFetchSessionCacheSlots is
+	// max.incremental.fetch.session.cache.slots, default 1000: how many
+	// fetch sessions (KIP-227) the broker keeps; 0 keeps none.
+	MaxIncrementalFetchSessionCacheSlots int
+
 	OffsetsRetentionMinutes  int64 // offsets.retention.minutes, default 10080 (7 days)
 	OffsetsRetentionCheckMs  int64 // offsets.retention.check.interval.ms, default 600000
 	ReservedBrokerMaxID      int32 // reserved.broker.max.id, default 1000
@@ -137,6 +142,8 @@ func Default() Config {
 		AutoLeaderRebalanceEnable:    true,
 		LeaderImbalanceCheckSeconds:  300,
 		LeaderImbalancePercentage:    10,
+
+		MaxIncrementalFetchSessionCacheSlots: 1000,
 
 		OffsetsRetentionMinutes:  10080,
 		OffsetsRetentionCheckMs:  600000,
@@ -395,6 +402,12 @@ func Parse(path, text string) (Config, error) {
 				return c, bad(k, v, "want a percentage from 0 to 100")
 			}
 			c.LeaderImbalancePercentage = n
+		case "max.incremental.fetch.session.cache.slots":
+			n, e := atoiMin(v, 0)
+			if e != nil {
+				return c, bad(k, v, "want a number of sessions >= 0 (0 keeps no fetch sessions)")
+			}
+			c.MaxIncrementalFetchSessionCacheSlots = n
 		case "controlled.shutdown.enable":
 			if c.ControlledShutdownEnable, err = parseBool(v); err != nil {
 				return c, bad(k, v, err.Error())

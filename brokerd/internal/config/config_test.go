@@ -78,6 +78,7 @@ func TestErrorsNameKeyAndFile(t *testing.T) {
 		"ssl listener":      {base + "listeners=SSL://:9093\n", "only PLAINTEXT is served"},
 		"unmapped name":     {base + "listeners=INTERNAL://:9093\n", "listener.security.protocol.map"},
 		"segment bytes":     {base + "log.segment.bytes=10\n", "log.segment.bytes"},
+		"session slots":     {base + "max.incremental.fetch.session.cache.slots=-1\n", "max.incremental.fetch.session.cache.slots=\"-1\""},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -87,6 +88,19 @@ func TestErrorsNameKeyAndFile(t *testing.T) {
 			require.Contains(t, err.Error(), "/etc/kafka/server.properties")
 		})
 	}
+}
+
+// max.incremental.fetch.session.cache.slots is read (Kafka's default
+// 1000), not left among the unused keys.
+func TestFetchSessionSlots(t *testing.T) {
+	base := "broker.id=0\nzookeeper.connect=zk:2181\n"
+	c, err := Parse("p", base)
+	require.NoError(t, err)
+	require.Equal(t, 1000, c.MaxIncrementalFetchSessionCacheSlots)
+	c, err = Parse("p", base+"max.incremental.fetch.session.cache.slots=0\n")
+	require.NoError(t, err)
+	require.Zero(t, c.MaxIncrementalFetchSessionCacheSlots)
+	require.Empty(t, c.ExtraKeys())
 }
 
 // listeners with 0.0.0.0 and no advertised.listeners would advertise
