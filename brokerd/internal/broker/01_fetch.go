@@ -11,11 +11,14 @@ package broker
 // are available the request waits up to MaxWaitMillis for appends, then
 // answers with what there is. Fetch sessions (v7+, KIP-227) are kept in
 // fetchsession.go: a full fetch with session epoch 0 gets a session id
-// when the cache has room, an incremental fetch reads every partition of
-// its session (in the session's order, which rotates the partitions that
-// got records to the end) and is answered with only the partitions that
-// have records, new offsets or an error. The record bytes of a partition go from the
-// segment file to the socket with sendfile (sendfile.go), never through
+// when the cache has room (id 0 otherwise, and the client goes on with
+// full fetches); an incremental fetch reads every partition of its
+// session, in the session's order (partitions whose records were sent
+// move to the end), and is answered with only the partitions that have
+// records, new offsets or an error; a wrong epoch or an unknown session is
+// INVALID_FETCH_SESSION_EPOCH or FETCH_SESSION_ID_NOT_FOUND for the whole
+// request. The record bytes of a partition go from the segment file to the
+// socket with sendfile (sendfile.go), never through
 // user space, when they are sendfileMin bytes or more; smaller ones (the
 // few batches a follower or consumer at the log end gets each time) are
 // copied with one pread, which costs less than the dup, sendfile, close
