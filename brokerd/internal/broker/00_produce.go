@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -137,6 +138,7 @@ func runProduceJobs(jobs []produceJob, fn func(*produceJob)) {
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	var panicked atomic.Value
 	work := func() {
 		for {
 			i := int(next.Add(1)) - 1
@@ -146,12 +148,27 @@ func runProduceJobs(jobs []produceJob, fn func(*produceJob)) {
 			fn(&jobs[i])
 		}
 	}
+	// A panic in a worker would take the whole broker down: it is caught
+	// and raised again on the connection's goroutine, whose handler
+	// recovers and closes only that connection, once every worker has
+	// stopped (the request's buffer is reused after the handler returns).
+	guarded := func() {
+		defer func() {
+			if p := recover(); p != nil {
+				panicked.CompareAndSwap(nil, fmt.Sprintf("%v\n%s", p, debug.Stack()))
+			}
+		}()
+		work()
+	}
 	for range workers - 1 {
 		wg.Add(1)
-		go func() { defer wg.Done(); work() }()
+		go func() { defer wg.Done(); guarded() }()
 	}
-	work()
+	guarded()
 	wg.Wait()
+	if p := panicked.Load(); p != nil {
+		panic(p)
+	}
 }
 
 // produceOne appends one partition's records; w is non-nil when they were

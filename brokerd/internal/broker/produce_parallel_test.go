@@ -3,7 +3,9 @@ package broker
 import (
 	"bytes"
 	"fmt"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -91,4 +93,32 @@ func TestLargeProduceRequestAcrossPartitions(t *testing.T) {
 		})
 	}
 	require.Equal(t, want, got)
+}
+
+// A panic while appending one partition of a parallel request reaches the
+// caller (whose handler closes that connection only) after every worker
+// has stopped, instead of killing the process from a worker goroutine.
+func TestParallelProducePanicReachesCaller(t *testing.T) {
+	jobs := make([]produceJob, 8)
+	for i := range jobs {
+		jobs[i] = produceJob{topic: "p", rp: &kmsg.ProduceRequestTopicPartition{Partition: int32(i), Records: make([]byte, 64<<10)}}
+	}
+	var running atomic.Int32
+	require.PanicsWithValue(t, true, func() {
+		defer func() {
+			// Every worker has returned before the panic reaches here.
+			require.Zero(t, running.Load())
+			p := recover()
+			require.Contains(t, fmt.Sprint(p), "append failed badly")
+			panic(true)
+		}()
+		runProduceJobs(jobs, func(j *produceJob) {
+			running.Add(1)
+			defer running.Add(-1)
+			time.Sleep(5 * time.Millisecond)
+			if j.rp.Partition%2 == 1 {
+				panic("append failed badly")
+			}
+		})
+	})
 }
