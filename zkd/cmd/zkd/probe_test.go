@@ -23,6 +23,7 @@ func startStandalone(t *testing.T) *server.Server {
 	cfg.ClientPort = 0
 	cfg.ClientPortAddress = "127.0.0.1"
 	cfg.MetricsHTTPPort = -1
+	cfg.AdminEnableServer = false
 	s, err := server.New(cfg, zerolog.Nop())
 	require.NoError(t, err)
 	require.NoError(t, s.Start())

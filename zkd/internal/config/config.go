@@ -53,6 +53,17 @@ type Config struct {
 	ElectionAlg             int  // electionAlg, only 3 (fast leader election) is accepted
 	PeerTypeObserver        bool // peerType=observer; the server.N line of MyID wins, as in Apache
 
+	// The AdminServer (HTTP commands, Apache's JettyAdminServer).
+	AdminEnableServer  bool          // admin.enableServer, default true
+	AdminServerAddress string        // admin.serverAddress, default 0.0.0.0
+	AdminServerPort    int           // admin.serverPort, default 8080; 0 picks a free port
+	AdminCommandURL    string        // admin.commandURL, default /commands
+	AdminIdleTimeout   time.Duration // admin.idleTimeout (ms), default 30000
+
+	// InitialConfig is the text of the file as Parse read it (the
+	// AdminServer's initial_configuration).
+	InitialConfig string
+
 	// Unknown keys, kept in file order. Apache turns them into system
 	// properties "zookeeper.<key>"; its conf 4lw does not print them, and
 	// neither does ConfKV.

@@ -48,6 +48,11 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, 40*time.Second, c.MaxSessionTimeout)
 	assert.Equal(t, 100000, c.SnapCount)
 	assert.Equal(t, int64(64<<20), c.PreAllocSize)
+	assert.True(t, c.AdminEnableServer)
+	assert.Equal(t, "0.0.0.0", c.AdminServerAddress)
+	assert.Equal(t, 8080, c.AdminServerPort)
+	assert.Equal(t, "/commands", c.AdminCommandURL)
+	assert.Equal(t, 30*time.Second, c.AdminIdleTimeout)
 	assert.Equal(t, 0xfffff, c.JuteMaxBuffer)
 	assert.Equal(t, 3, c.AutopurgeSnapRetainCount)
 	assert.Equal(t, 0, c.AutopurgePurgeInterval)
@@ -122,7 +127,15 @@ func TestEveryKey(t *testing.T) {
 		{"electionAlg=3", func(t *testing.T, c *Config) { assert.Equal(t, 3, c.ElectionAlg) }},
 		{"peerType=observer", func(t *testing.T, c *Config) { assert.True(t, c.PeerTypeObserver) }},
 		{"admin.enableServer=false", func(t *testing.T, c *Config) {
-			assert.Equal(t, []KV{{Key: "admin.enableServer", Value: "false"}}, c.Extra)
+			assert.False(t, c.AdminEnableServer)
+			assert.Empty(t, c.Extra)
+		}},
+		{"admin.serverPort=9091\nadmin.serverAddress=127.0.0.1\nadmin.commandURL=/zk\nadmin.idleTimeout=5000", func(t *testing.T, c *Config) {
+			assert.True(t, c.AdminEnableServer)
+			assert.Equal(t, 9091, c.AdminServerPort)
+			assert.Equal(t, "127.0.0.1", c.AdminServerAddress)
+			assert.Equal(t, "/zk", c.AdminCommandURL)
+			assert.Equal(t, 5*time.Second, c.AdminIdleTimeout)
 		}},
 	}
 	for _, tc := range cases {
@@ -203,6 +216,9 @@ func TestErrors(t *testing.T) {
 		{"preAllocSize text", "dataDir=$DATA\npreAllocSize=64M\n", "", `preAllocSize: "64M" is not a number`, false, ErrValue},
 		{"jute.maxbuffer", "dataDir=$DATA\njute.maxbuffer=0\n", "", "jute.maxbuffer: 0 must be a positive number of bytes", false, ErrValue},
 		{"purgeInterval", "dataDir=$DATA\nautopurge.purgeInterval=-1\n", "", "autopurge.purgeInterval: -1 must be 0 (off) or a number of hours", false, ErrValue},
+		{"admin.serverPort", "dataDir=$DATA\nadmin.serverPort=80800\n", "", "admin.serverPort: 80800 is out of range 0-65535", false, ErrValue},
+		{"admin.commandURL", "dataDir=$DATA\nadmin.commandURL=commands\n", "", `admin.commandURL: "commands" must be a path starting with / (default /commands)`, false, ErrValue},
+		{"admin.idleTimeout", "dataDir=$DATA\nadmin.idleTimeout=0\n", "", "admin.idleTimeout: 0 must be a positive number of milliseconds", false, ErrValue},
 		{"snapRetainCount text", "dataDir=$DATA\nautopurge.snapRetainCount=all\n", "", `autopurge.snapRetainCount: "all" is not a number`, false, ErrValue},
 		{"metrics port", "dataDir=$DATA\nmetricsProvider.httpPort=99999\n", "", "metricsProvider.httpPort: 99999 is out of range 0-65535 (-1 disables metrics)", false, ErrValue},
 		{"superDigest", "dataDir=$DATA\nDigestAuthenticationProvider.superDigest=nocolon\n", "", `DigestAuthenticationProvider.superDigest: "nocolon" must be user:base64digest (see the digest scheme of zkCli.sh addauth)`, false, ErrValue},

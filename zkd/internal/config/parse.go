@@ -54,6 +54,10 @@ const (
 	DefaultSnapRetainCount    = 3 // also the minimum
 	DefaultMetricsHTTPPort    = 7000
 	DefaultMetricsHTTPHost    = "0.0.0.0"
+	DefaultAdminServerAddress = "0.0.0.0"
+	DefaultAdminServerPort    = 8080
+	DefaultAdminCommandURL    = "/commands"
+	DefaultAdminIdleTimeout   = 30 * time.Second
 	DefaultElectionAlg        = 3
 	DefaultListenBacklog      = -1
 	superDigestKey            = "DigestAuthenticationProvider.superDigest"
@@ -84,6 +88,11 @@ func Default() *Config {
 		StandaloneEnabled:        true,
 		ElectionAlg:              DefaultElectionAlg,
 		ClientPortListenBacklog:  DefaultListenBacklog,
+		AdminEnableServer:        true,
+		AdminServerAddress:       DefaultAdminServerAddress,
+		AdminServerPort:          DefaultAdminServerPort,
+		AdminCommandURL:          DefaultAdminCommandURL,
+		AdminIdleTimeout:         DefaultAdminIdleTimeout,
 	}
 }
 
@@ -103,6 +112,7 @@ func Parse(path string) (*Config, error) {
 func ParseBytes(path string, data []byte) (*Config, error) {
 	c := Default()
 	c.Path = path
+	c.InitialConfig = string(data)
 	p := parser{c: c}
 	minSession, maxSession := int64(-1), int64(-1)
 	seenServer := map[int64]bool{}
@@ -166,6 +176,16 @@ func ParseBytes(path string, data []byte) (*Config, error) {
 			default:
 				p.fail(key, fmt.Sprintf("%q is not a peer type (use participant or observer)", value), ErrValue)
 			}
+		case "admin.enableServer":
+			c.AdminEnableServer = p.bool(key, value)
+		case "admin.serverAddress":
+			c.AdminServerAddress = value
+		case "admin.serverPort":
+			c.AdminServerPort = p.int(key, value)
+		case "admin.commandURL":
+			c.AdminCommandURL = value
+		case "admin.idleTimeout":
+			c.AdminIdleTimeout = time.Duration(p.int(key, value)) * time.Millisecond
 		case "dynamicConfigFile":
 			p.fail(key, "dynamic configuration files are not supported; put the server.N lines in this file", ErrValue)
 		default:
@@ -327,6 +347,17 @@ func (c *Config) Validate() error {
 	if c.MetricsHTTPPort != -1 {
 		if err := checkPort(f, "metricsProvider.httpPort", c.MetricsHTTPPort, 0); err != nil {
 			return bad("metricsProvider.httpPort", fmt.Sprintf("%d is out of range 0-65535 (-1 disables metrics)", c.MetricsHTTPPort), ErrValue)
+		}
+	}
+	if c.AdminEnableServer {
+		if err := checkPort(f, "admin.serverPort", c.AdminServerPort, 0); err != nil {
+			return err
+		}
+		if !strings.HasPrefix(c.AdminCommandURL, "/") {
+			return bad("admin.commandURL", fmt.Sprintf("%q must be a path starting with / (default /commands)", c.AdminCommandURL), ErrValue)
+		}
+		if c.AdminIdleTimeout <= 0 {
+			return bad("admin.idleTimeout", fmt.Sprintf("%d must be a positive number of milliseconds", c.AdminIdleTimeout.Milliseconds()), ErrValue)
 		}
 	}
 	if c.SuperDigest != "" {

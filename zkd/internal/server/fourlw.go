@@ -148,25 +148,13 @@ func (s *Server) fourLetter(w *bytes.Buffer, self *conn, word string) {
 	case "cons":
 		fourlw.WriteCons(w, s.connStats(self))
 	case "crst":
-		for _, c := range s.conns {
-			c.latMin, c.latMax, c.latTotal, c.latCount, c.lastLat = -1, 0, 0, 0, 0
-			c.lastOp, c.lastCxid, c.lastZxid, c.lastResp = "NA", -1, -1, 0
-		}
+		s.resetConnStats()
 		w.WriteString(fourlw.ConnStatsReset + "\n")
 	case "srst":
-		s.stats.latMin.Store(-1)
-		s.stats.latMax.Store(0)
-		s.stats.latTotal.Store(0)
-		s.stats.latCount.Store(0)
-		s.stats.received.Store(0)
-		s.stats.sent.Store(0)
+		s.resetServerStats()
 		w.WriteString(fourlw.ServerStatsReset + "\n")
 	case "conf":
-		port := 0
-		if a := s.Addr(); a != nil {
-			port = portOf(a.String())
-		}
-		fourlw.WriteConf(w, s.cfg.ConfKV(port, s.store.dirSize(s.store.snapDir), s.store.dirSize(s.store.logDir)))
+		fourlw.WriteConf(w, s.confKV())
 		if s.ens != nil {
 			fourlw.WriteConfMembership(w, s.cfg.Membership())
 		}
@@ -177,29 +165,71 @@ func (s *Server) fourLetter(w *bytes.Buffer, self *conn, word string) {
 	case "mntr":
 		fourlw.WriteMntr(w, s.mntr())
 	case "wchs":
-		byConn := s.tree.Watches.ByWatcher()
-		fourlw.WriteWchs(w, len(byConn), s.tree.Watches.PathCount(), s.tree.Watches.Count())
+		conns, paths, total := s.watchSummary()
+		fourlw.WriteWchs(w, conns, paths, total)
 	case "wchc":
-		bySess := map[int64][]string{}
-		for watcher, paths := range s.tree.Watches.ByWatcher() {
-			if c := s.conns[watcher]; c != nil {
-				bySess[c.session] = append(bySess[c.session], paths...)
-			}
-		}
-		fourlw.WriteWchc(w, bySess)
+		fourlw.WriteWchc(w, s.watchesBySession())
 	case "wchp":
-		byPath := map[string][]int64{}
-		for p, watchers := range s.tree.Watches.ByPath() {
-			for _, watcher := range watchers {
-				if c := s.conns[watcher]; c != nil {
-					byPath[p] = append(byPath[p], c.session)
-				}
-			}
-		}
-		fourlw.WriteWchp(w, byPath)
+		fourlw.WriteWchp(w, s.watchersByPath())
 	case "dump":
 		fourlw.WriteDump(w, s.dump())
 	}
+}
+
+// resetConnStats is crst: every connection's latency and last-op figures.
+func (s *Server) resetConnStats() {
+	for _, c := range s.conns {
+		c.latMin, c.latMax, c.latTotal, c.latCount, c.lastLat = -1, 0, 0, 0, 0
+		c.lastOp, c.lastCxid, c.lastZxid, c.lastResp = "NA", -1, -1, 0
+	}
+}
+
+// resetServerStats is srst: the server's latency and packet counters.
+func (s *Server) resetServerStats() {
+	s.stats.latMin.Store(-1)
+	s.stats.latMax.Store(0)
+	s.stats.latTotal.Store(0)
+	s.stats.latCount.Store(0)
+	s.stats.received.Store(0)
+	s.stats.sent.Store(0)
+}
+
+// confKV is conf's body (the bound client port, the directories' sizes).
+func (s *Server) confKV() []fourlw.KV {
+	port := 0
+	if a := s.Addr(); a != nil {
+		port = portOf(a.String())
+	}
+	return s.cfg.ConfKV(port, s.store.dirSize(s.store.snapDir), s.store.dirSize(s.store.logDir))
+}
+
+// watchSummary is wchs: watching connections, watched paths, watches.
+func (s *Server) watchSummary() (conns, paths, total int) {
+	return len(s.tree.Watches.ByWatcher()), s.tree.Watches.PathCount(), s.tree.Watches.Count()
+}
+
+// watchesBySession is wchc: each session's watched paths.
+func (s *Server) watchesBySession() map[int64][]string {
+	bySess := map[int64][]string{}
+	for watcher, paths := range s.tree.Watches.ByWatcher() {
+		if c := s.conns[watcher]; c != nil {
+			bySess[c.session] = append(bySess[c.session], paths...)
+		}
+	}
+	return bySess
+}
+
+// watchersByPath is wchp: each watched path's sessions.
+func (s *Server) watchersByPath() map[string][]int64 {
+	byPath := map[string][]int64{}
+	for p, watchers := range s.tree.Watches.ByPath() {
+		for _, watcher := range watchers {
+			if c := s.conns[watcher]; c != nil {
+				byPath[p] = append(byPath[p], c.session)
+			}
+		}
+	}
+	return byPath
 }
 
 func (s *Server) dump() fourlw.Dump {

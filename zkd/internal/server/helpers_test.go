@@ -27,6 +27,7 @@ func testConfig(t *testing.T) *config.Config {
 	c.PreAllocSize = 64 << 10
 	c.FourLetterWhitelist = []string{"*"}
 	c.MetricsHTTPPort = -1
+	c.AdminEnableServer = false
 	return c
 }
 

@@ -3,6 +3,8 @@ package server
 import (
 	"fmt"
 	"path/filepath"
+	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -28,6 +30,28 @@ type store struct {
 	snapZxid int64
 	tail     []loggedTxn
 	tailBase int64
+
+	// The newest snapshot read at open or written since (the AdminServer's
+	// last_snapshot): its zxid, and its time in seconds since the epoch.
+	lastSnapMu   sync.Mutex
+	lastSnapZxid int64
+	lastSnapTime int64
+	haveLastSnap bool
+}
+
+// noteSnapshot records the newest snapshot for last_snapshot.
+func (st *store) noteSnapshot(zxid, unixSec int64) {
+	st.lastSnapMu.Lock()
+	st.lastSnapZxid, st.lastSnapTime, st.haveLastSnap = zxid, unixSec, true
+	st.lastSnapMu.Unlock()
+}
+
+// lastSnapshot is the newest snapshot's zxid and time; ok false when none
+// was read or written since start.
+func (st *store) lastSnapshot() (zxid, unixSec int64, ok bool) {
+	st.lastSnapMu.Lock()
+	defer st.lastSnapMu.Unlock()
+	return st.lastSnapZxid, st.lastSnapTime, st.haveLastSnap
 }
 
 // loggedTxn is one txn of the log, encoded as in the log.
@@ -84,6 +108,9 @@ func openStore(fsys vfs.FS, cfg *config.Config, logger zerolog.Logger, nowMs int
 			return nil, nil, nil, fmt.Errorf("server: snapshot in %s: %w", st.snapDir, err)
 		}
 		t.SetLastZxid(snapZxid)
+		if fi, err := st.fsys.Stat(filepath.Join(st.snapDir, snapshot.FileName(snapZxid))); err == nil {
+			st.noteSnapshot(snapZxid, fi.ModTime().Unix())
+		}
 	} else {
 		t = tree.New()
 		snapZxid = 0
@@ -177,6 +204,7 @@ func (st *store) writeSnapshot(t *tree.Tree, sessions []tree.Session) error {
 	if err != nil {
 		return fmt.Errorf("server: write snapshot in %s: %w", st.snapDir, err)
 	}
+	st.noteSnapshot(t.LastZxid(), time.Now().Unix())
 	st.logger.Info().Str("file", name).Msg("snapshot written")
 	return nil
 }

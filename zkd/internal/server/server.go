@@ -114,6 +114,9 @@ type Server struct {
 	httpSrv *http.Server
 	httpLn  net.Listener
 
+	adminSrv *http.Server
+	adminLn  net.Listener
+
 	events chan event
 	quit   chan struct{}
 	wg     sync.WaitGroup
@@ -278,13 +281,17 @@ func (s *Server) Start() error {
 		_ = st.close()
 		return err
 	}
+	if err := s.startAdmin(); err != nil {
+		_ = ln.Close()
+		s.closeHTTP()
+		_ = st.close()
+		return err
+	}
 	if s.cfg.Distributed() {
 		en, err := s.newEnsemble(fsys)
 		if err != nil {
 			_ = ln.Close()
-			if s.httpSrv != nil {
-				_ = s.httpSrv.Close()
-			}
+			s.closeHTTP()
 			_ = st.close()
 			return err
 		}
@@ -350,15 +357,23 @@ func (s *Server) Close() error {
 			s.connMu.Unlock()
 			<-done
 		}
-		if s.httpSrv != nil {
-			_ = s.httpSrv.Close()
-		}
+		s.closeHTTP()
 		if s.store != nil {
 			err = s.store.close()
 		}
 		s.log.Info().Msg("zkd stopped")
 	})
 	return err
+}
+
+// closeHTTP stops the metrics and AdminServer listeners.
+func (s *Server) closeHTTP() {
+	if s.httpSrv != nil {
+		_ = s.httpSrv.Close()
+	}
+	if s.adminSrv != nil {
+		_ = s.adminSrv.Close()
+	}
 }
 
 // post hands an event to the owner loop unless the server is closing.
