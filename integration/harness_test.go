@@ -144,6 +144,9 @@ type ServerOptions struct {
 	SnapCount int           // 0 = server default
 	ExtraCfg  []string      // more key=value lines for zoo.cfg
 	Whitelist string        // 4lw.commands.whitelist, default "*"
+	// ApacheJars are more jars on Apache's classpath (its AdminServer
+	// needs Jetty, the servlet API and Jackson).
+	ApacheJars []string
 }
 
 // Server is one zkd or Apache ZooKeeper process under test.
@@ -321,7 +324,7 @@ func (s *Server) startOrExit(soft bool) error {
 			"-Dznode.container.checkIntervalMs=500",
 			"-Dzookeeper.extendedTypesEnabled=true",
 			"-Dorg.slf4j.simpleLogger.logFile=System.err",
-			"-cp", apacheClasspath,
+			"-cp", strings.Join(append([]string{apacheClasspath}, s.opts.ApacheJars...), ":"),
 			"org.apache.zookeeper.server.quorum.QuorumPeerMain", s.CfgPath,
 		}
 		if s.opts.SnapCount > 0 {
