@@ -39,7 +39,7 @@
 #   ssh_user=root                      # ssh=user@host[:port] on a host line overrides
 #   ssh_opts=-o StrictHostKeyChecking=accept-new
 #   (also zk_client_port=2181 zk_quorum_port=2888 zk_election_port=3888 kafka_port=9092
-#    eagle_port=8048 zk_tick_time=2000 num_partitions=3 wait=90)
+#    eagle_port=8048 zk_admin_port=8080 zk_tick_time=2000 num_partitions=3 wait=90)
 #
 # Environment: MQ_SSH_OPTS (more ssh options, e.g. -i key), MQ_WAIT (seconds per wait).
 # Every error names the host and the fix, in one line.
@@ -136,6 +136,7 @@ ZKQ="$(var zk_quorum_port 2888)"
 ZKE="$(var zk_election_port 3888)"
 KP="$(var kafka_port 9092)"
 EP="$(var eagle_port 8048)"
+ZKA="$(var zk_admin_port 8080)"
 WAIT="${MQ_WAIT:-$(var wait 90)}"
 SSH_USER="$(var ssh_user "")"
 # One ssh connection per host, reused by every command (ControlMaster).
@@ -311,6 +312,7 @@ for h in "${ZK[@]}"; do
   check_port "$h" "$ZKP" "zkd client port, zk_client_port" zk
   check_port "$h" "$ZKQ" "zkd quorum port, zk_quorum_port" zk
   check_port "$h" "$ZKE" "zkd election port, zk_election_port" zk
+  check_port "$h" "$ZKA" "zkd AdminServer port, zk_admin_port" zk
 done
 for h in "${KAFKA[@]}"; do check_port "$h" "$KP" "brokerd listener, kafka_port" kafka; done
 for h in "${EAGLE[@]}"; do check_port "$h" "$EP" "eagle web UI, eagle_port" eagle; done
@@ -374,7 +376,7 @@ dataDir=$DATA/zookeeper
 clientPort=$ZKP
 4lw.commands.whitelist=*
 metricsProvider.httpPort=$(var zk_metrics_port 7000)
-admin.enableServer=false
+admin.serverPort=$ZKA
 "
   if [ ${#ZK[@]} -gt 1 ]; then
     for z in "${ZK[@]}"; do cfg="${cfg}server.${MYID[$z]}=$(addr "$z"):$ZKQ:$ZKE

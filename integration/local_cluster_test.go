@@ -35,7 +35,7 @@ import (
 // localClusterPorts lists the default ports local-cluster.sh uses; each is
 // shifted by MQ_PORT_OFFSET.
 var localClusterPorts = []int{2181, 2182, 2183, 2888, 2889, 2890, 3888, 3889, 3890, 7000, 7001, 7002,
-	9092, 9093, 9094, 9404, 9405, 9406, 8048}
+	9092, 9093, 9094, 9404, 9405, 9406, 8048, 8081, 8082, 8083}
 
 // freeOffset picks an MQ_PORT_OFFSET at which every port of the cluster is free.
 func freeOffset(t *testing.T) int {
@@ -179,6 +179,16 @@ func TestLocalClusterScript(t *testing.T) {
 		}
 	}
 	assert.Equal(t, map[string]int{"leader": 1, "follower": 2}, modes)
+	// Each zkd's AdminServer on 8081-8083 (shifted) agrees.
+	leaders := 0
+	for _, p := range []int{8081, 8082, 8083} {
+		_, m := adminJSON(t, p+off, "leader")
+		if m["is_leader"] == true {
+			leaders++
+		}
+	}
+	assert.Equal(t, 1, leaders, "AdminServer leader commands")
+	assert.Contains(t, banner, "zkd admin  http://"+port(8081)+"/commands")
 
 	// The brokers registered, read with go-zookeeper.
 	conn, _, err := zk.Connect([]string{port(2181), port(2182), port(2183)}, 10*time.Second, zk.WithLogInfo(false))

@@ -11,7 +11,8 @@
 #   local-cluster.sh status       the Mode of each zkd and the registered broker ids
 #
 # Ports (defaults; MQ_PORT_OFFSET=N adds N to every one of them):
-#   zkd 1-3     client 2181-2183, quorum 2888-2890, election 3888-3890, metrics 7000-7002
+#   zkd 1-3     client 2181-2183, quorum 2888-2890, election 3888-3890, metrics 7000-7002,
+#               AdminServer 8081-8083 (http://127.0.0.1:8081/commands/stat)
 #   brokerd 1-3 9092-9094, metrics 9404-9406
 #   eagle       8048
 # Environment: MQ_VAR (state directory), MQ_PORT_OFFSET, MQ_READY_WAIT (seconds to
@@ -47,6 +48,7 @@ zk_client() { echo $((2180 + $1 + OFF)); }
 zk_quorum() { echo $((2887 + $1 + OFF)); }
 zk_election() { echo $((3887 + $1 + OFF)); }
 zk_metrics() { echo $((6999 + $1 + OFF)); }
+zk_admin() { echo $((8080 + $1 + OFF)); }
 kafka_port() { echo $((9091 + $1 + OFF)); }
 kafka_metrics() { echo $((9403 + $1 + OFF)); }
 EAGLE_PORT=$((8048 + OFF))
@@ -90,7 +92,8 @@ write_configs() {
       echo "4lw.commands.whitelist=*"
       echo "metricsProvider.httpHost=$HOST"
       echo "metricsProvider.httpPort=$(zk_metrics "$i")"
-      echo "admin.enableServer=false"
+      echo "admin.serverAddress=$HOST"
+      echo "admin.serverPort=$(zk_admin "$i")"
       local j
       for j in "${IDS[@]}"; do
         echo "server.$j=$HOST:$(zk_quorum "$j"):$(zk_election "$j")"
@@ -270,6 +273,7 @@ cmd_start() {
   for i in "${IDS[@]}"; do
     ports+=("$(zk_client "$i")=zkd $i client port" "$(zk_quorum "$i")=zkd $i quorum port"
       "$(zk_election "$i")=zkd $i election port" "$(zk_metrics "$i")=zkd $i metrics port"
+      "$(zk_admin "$i")=zkd $i AdminServer port"
       "$(kafka_port "$i")=brokerd $i listener" "$(kafka_metrics "$i")=brokerd $i metrics port")
   done
   [ -n "$EAGLE" ] && ports+=("$EAGLE_PORT=eagle web UI")
@@ -328,6 +332,7 @@ cmd_start() {
 
 mqstack local cluster is ready ($(say "" | sed 's/^\[ *\([0-9.]*s\)\].*/\1/')):
   ZooKeeper  $ZK_CONNECT
+  zkd admin  http://$HOST:$(zk_admin 1)/commands (and :$(zk_admin 2), :$(zk_admin 3))
   Kafka      $HOST:$(kafka_port 1),$HOST:$(kafka_port 2),$HOST:$(kafka_port 3)
   $eagle_line
   configs, data and logs under $VAR

@@ -1,7 +1,8 @@
 // Package server is zkd's ZooKeeper server: the client port (jute frames,
 // four-letter words), the owner goroutine that prepares, logs,
 // group-commits and applies transactions, session expiry, container
-// cleanup, snapshots and Prometheus metrics. With server.N lines it is a
+// cleanup, snapshots, Prometheus metrics and the AdminServer (admin.go:
+// Apache's HTTP commands as JSON, from the four-letter words' data). With server.N lines it is a
 // member of a replicated ensemble (ensemble.go: leader election and ZAB
 // through zkd/internal/quorum and the election module; its order rules
 // add to the ones below).
@@ -20,8 +21,12 @@
 //     proto/peer, not Apache's QuorumPacket, and reconfig is disabled;
 //   - TTL nodes are always enabled (Apache needs zookeeper.extendedTypesEnabled);
 //   - no SASL mechanism (a SASL packet gets a null token, like an Apache
-//     server without JAAS), no read-only mode, no local sessions, no
-//     AdminServer, quotas are not enforced (Apache's default only warns);
+//     server without JAAS), no read-only mode, no local sessions, quotas
+//     are not enforced (Apache's default only warns);
+//   - the AdminServer answers an unknown command with 404 and a command
+//     that needs a serving server with 503 while the peer is not serving
+//     (Apache 3.8.0: 200 with the same JSON), and a taken admin.serverPort
+//     fails the start (Apache runs on without its AdminServer);
 //   - txn log entries carry no TxnDigest (Apache accepts logs without one);
 //   - a standalone check (op 13) outside a multi is answered with the stat
 //     (Apache 3.8.0 never answers it); a createSession packet after the
