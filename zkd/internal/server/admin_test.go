@@ -281,3 +281,34 @@ func TestAdminEnsembleLeaderVotingViewZabState(t *testing.T) {
 		assert.Equal(t, i == leader, hasProposals)
 	}
 }
+
+func TestAdminNotServingWhileLooking(t *testing.T) {
+	te := startEnsemble(t, 3, 0, withAdmin)
+	te.waitModes(15 * time.Second)
+	s := te.servers[0]
+	require.NoError(t, te.servers[1].Close())
+	require.NoError(t, te.servers[2].Close())
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, m := adminGet(t, s, "ruok")
+		if code == http.StatusServiceUnavailable {
+			assert.Equal(t, map[string]any{"command": "ruok",
+				"error": "This ZooKeeper instance is not currently serving requests"}, m)
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "server 1 still serves without a quorum: %v", m)
+		time.Sleep(50 * time.Millisecond)
+	}
+	code, m := adminGet(t, s, "stats")
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+	assert.Equal(t, "stats", m["command"])
+	// The commands Apache runs without a serving server still answer.
+	code, m = adminGet(t, s, "monitor")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "looking", m["server_state"])
+	code, m = adminGet(t, s, "zabstate")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "election", m["zabstate"])
+	code, _ = adminGet(t, s, "envi")
+	assert.Equal(t, http.StatusOK, code)
+}
