@@ -38,6 +38,9 @@ type LogDir struct {
 	opts DirOptions
 	log  zerolog.Logger
 	logs map[checkpoint.TopicPartition]*Log
+	// futures are the logs being moved here from another log dir (move.go);
+	// not checkpointed, not found by Log.
+	futures map[checkpoint.TopicPartition]*Log
 }
 
 // ParsePartitionDir splits "<topic>-<partition>" at the last '-'.
@@ -92,7 +95,7 @@ func OpenDir(opts DirOptions) (*LogDir, error) {
 	if opts.Config == nil {
 		opts.Config = func(string) Config { return DefaultConfig() }
 	}
-	d := &LogDir{opts: opts, logs: map[checkpoint.TopicPartition]*Log{},
+	d := &LogDir{opts: opts, logs: map[checkpoint.TopicPartition]*Log{}, futures: map[checkpoint.TopicPartition]*Log{},
 		log: opts.Logger.With().Str("component", "logdir").Str("dir", opts.Path).Logger()}
 	if err := vfs.MkdirAllDurable(opts.FS, opts.Path, 0o755); err != nil {
 		return nil, fmt.Errorf("%w: create log dir %s: %w (check log.dirs)", ErrIO, opts.Path, err)
@@ -170,6 +173,26 @@ func (d *LogDir) Log(tp checkpoint.TopicPartition) (*Log, bool) {
 	return l, ok
 }
 
+// Futures lists the partitions being moved into this dir, sorted.
+func (d *LogDir) Futures() []checkpoint.TopicPartition {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]checkpoint.TopicPartition, 0, len(d.futures))
+	for tp := range d.futures {
+		out = append(out, tp)
+	}
+	SortPartitions(out)
+	return out
+}
+
+// Future returns the future log of a partition being moved here.
+func (d *LogDir) Future(tp checkpoint.TopicPartition) (*Log, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	l, ok := d.futures[tp]
+	return l, ok
+}
+
 // Partitions lists the partitions held, sorted.
 func (d *LogDir) Partitions() []checkpoint.TopicPartition {
 	d.mu.Lock()
@@ -211,18 +234,8 @@ func (d *LogDir) DeleteLog(tp checkpoint.TopicPartition) error {
 	}
 	delete(d.logs, tp)
 	_ = l.Close()
-	dir := filepath.Join(d.opts.Path, tp.String())
-	names, err := d.opts.FS.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("%w: list %s: %w", ErrIO, dir, err)
-	}
-	for _, n := range names {
-		if err := d.opts.FS.Remove(filepath.Join(dir, n)); err != nil {
-			return fmt.Errorf("%w: remove %s: %w", ErrIO, filepath.Join(dir, n), err)
-		}
-	}
-	if err := d.opts.FS.Remove(dir); err != nil {
-		return fmt.Errorf("%w: remove %s: %w", ErrIO, dir, err)
+	if err := removeFlatDir(d.opts.FS, filepath.Join(d.opts.Path, tp.String())); err != nil {
+		return err
 	}
 	return d.opts.FS.SyncDir(d.opts.Path)
 }

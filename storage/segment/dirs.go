@@ -25,8 +25,12 @@ var ErrDuplicateLog = errors.New("segment: duplicate log directories")
 // Lock order: Dirs.mu before LogDir.cpMu and LogDir.mu. Log lookups take no
 // Dirs lock.
 type Dirs struct {
-	mu   sync.Mutex // serialises CreateLog's placement with DeleteLog
+	mu   sync.Mutex // serialises CreateLog's placement with DeleteLog and moves
 	dirs []*LogDir
+	// moves in progress (move.go) and the dirs asked for partitions not yet
+	// hosted (created there, as Kafka's preferred log dirs); guarded by mu.
+	moves     map[checkpoint.TopicPartition]*Move
+	preferred map[checkpoint.TopicPartition]*LogDir
 }
 
 // OpenDirs opens every log directory, in the configured order. Before any
@@ -84,6 +88,9 @@ func OpenDirs(opts []DirOptions) (*Dirs, error) {
 			found[pd.tp] = here
 		}
 	}
+	if err := cleanMoveLeftovers(opts, found); err != nil {
+		return nil, err
+	}
 	d := &Dirs{}
 	for _, o := range opts {
 		ld, err := OpenDir(o)
@@ -132,13 +139,18 @@ func (d *Dirs) Partitions() []checkpoint.TopicPartition {
 	return out
 }
 
-// CreateLog returns the partition's log, creating it in the directory
-// with the fewest partitions if no directory holds it.
+// CreateLog returns the partition's log, creating it if no directory
+// holds it: in the directory an AlterReplicaLogDirs asked for (StartMove),
+// else in the one with the fewest partitions.
 func (d *Dirs) CreateLog(tp checkpoint.TopicPartition) (*Log, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if l, ok := d.Log(tp); ok {
 		return l, nil
+	}
+	if ld, ok := d.preferred[tp]; ok {
+		delete(d.preferred, tp)
+		return ld.CreateLog(tp)
 	}
 	return d.next().CreateLog(tp)
 }
@@ -160,6 +172,9 @@ func (d *Dirs) next() *LogDir {
 func (d *Dirs) DeleteLog(tp checkpoint.TopicPartition) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if m := d.moves[tp]; m != nil {
+		d.abortLocked(m)
+	}
 	ld, ok := d.Dir(tp)
 	if !ok {
 		return nil
@@ -182,6 +197,11 @@ func (d *Dirs) Checkpoint() error {
 // Close closes every directory (each writes its checkpoints and, if that
 // worked, its own clean shutdown marker); all are tried, the errors joined.
 func (d *Dirs) Close() error {
+	d.mu.Lock()
+	for _, m := range d.moves {
+		d.abortLocked(m)
+	}
+	d.mu.Unlock()
 	var errs []error
 	for _, ld := range d.dirs {
 		if err := ld.Close(); err != nil {

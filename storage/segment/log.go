@@ -55,6 +55,7 @@ type Log struct {
 	closed         bool
 	epochs         []checkpoint.EpochEntry // leader epoch cache, see epoch.go
 	epochsDirty    bool
+	truncations    uint64 // Truncate calls that removed data (a log dir move copies again)
 }
 
 // Open opens or creates the partition log in opts.Dir, completing an
@@ -512,6 +513,10 @@ func (l *Log) flushLocked() error {
 func (l *Log) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.closeLocked()
+}
+
+func (l *Log) closeLocked() error {
 	if l.closed {
 		return nil
 	}

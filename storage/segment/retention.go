@@ -91,6 +91,7 @@ func (l *Log) truncateFullyLocked(offset int64) (int64, error) {
 }
 
 func (l *Log) afterShrink() error {
+	l.truncations++
 	leo := l.logEndOffset()
 	l.highWatermark = min(max(l.highWatermark, l.logStartOffset), leo)
 	l.recoveryPoint = min(l.recoveryPoint, leo)
