@@ -54,9 +54,9 @@ var (
 	// ErrMoveAborted is a move cancelled (partition deleted, another target
 	// dir asked for, log dirs closed).
 	ErrMoveAborted = errors.New("segment: log dir move aborted")
-	// errNotCaughtUp: Finish found the current log changed under the copy
-	// (truncated, or its start moved past the copy); Copy again.
-	errNotCaughtUp = errors.New("segment: future log not caught up")
+	// ErrNotCaughtUp is Finish finding the current log changed under the
+	// copy (truncated); Copy again.
+	ErrNotCaughtUp = errors.New("segment: future log not caught up")
 )
 
 // moveDirName is "<topic>-<partition>.<32 hex digits><suffix>", as Kafka
@@ -344,7 +344,7 @@ func (m *Move) Finish() (*Log, error) {
 	src.mu.Lock()
 	err := m.swapLocked()
 	src.mu.Unlock()
-	if errors.Is(err, errNotCaughtUp) {
+	if errors.Is(err, ErrNotCaughtUp) {
 		return nil, err
 	}
 	if err != nil {
@@ -377,7 +377,7 @@ func (m *Move) swapLocked() error {
 		return ErrMoveAborted
 	}
 	if !m.started || src.truncations != m.gen || m.next > src.logEndOffset() {
-		return errNotCaughtUp
+		return ErrNotCaughtUp
 	}
 	for m.next < src.logEndOffset() {
 		res, err := src.readLocked(max(m.next, src.logStartOffset), 1<<20, math.MaxInt64)
@@ -385,7 +385,7 @@ func (m *Move) swapLocked() error {
 			return err
 		}
 		if res.Length == 0 {
-			return errNotCaughtUp
+			return ErrNotCaughtUp
 		}
 		data, err := src.copyLocked(res)
 		if err != nil {

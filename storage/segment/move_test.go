@@ -89,7 +89,7 @@ func TestMoveWhileAppending(t *testing.T) {
 			continue
 		}
 		nl, err = m.Finish()
-		if errors.Is(err, errNotCaughtUp) {
+		if errors.Is(err, ErrNotCaughtUp) {
 			continue
 		}
 		require.NoError(t, err)

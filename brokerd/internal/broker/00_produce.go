@@ -207,6 +207,13 @@ func produceOne(b *Broker, c *conn, req *kmsg.ProduceRequest, topic string, rp *
 		return sp, nil
 	}
 	pr.mu.Lock()
+	if pr.log != l {
+		// The log moved to another log dir (AlterReplicaLogDirs) since the
+		// lookup: append to the one the partition now has.
+		if cur, ok := b.dir.Log(tp); ok && cur == pr.log {
+			l = pr.log
+		}
+	}
 	if err := pr.core.CanAppend(req.Acks, minISR); err != nil || pr.core.Epoch() != epoch || pr.log != l {
 		pr.mu.Unlock()
 		sp.ErrorCode = kerr.NotLeaderForPartition.Code

@@ -146,21 +146,13 @@ func (b *Broker) readFetch(c *conn, req *kmsg.FetchRequest, record bool) (*kmsg.
 			if total > 0 && maxBytes <= 0 {
 				maxBytes = 0
 			}
-			var data []byte
-			var sec *segment.Section
-			var res segment.ReadResult
-			var err error
-			if maxBytes > 0 || total == 0 {
-				if req.Version <= legacyFetch {
-					data, res, err = readDownConverted(l, req.Version, rp.FetchOffset, max(maxBytes, 1), limit, total > 0)
-				} else if total > 0 {
-					// Only the first batch of the response may exceed the limits.
-					sec, data, res, err = readWithin(l, rp.FetchOffset, maxBytes, limit)
-				} else {
-					sec, data, res, err = l.ReadSectionCopyBelow(rp.FetchOffset, max(maxBytes, 1), limit, sendfileMin)
+			sec, data, res, err := readFetchPartition(req.Version, l, rp.FetchOffset, maxBytes, limit, total)
+			if errors.Is(err, segment.ErrClosed) {
+				// The log moved to another log dir (AlterReplicaLogDirs)
+				// after the lookup: read the partition's log now.
+				if l2, limit2, code := b.fetchLog(req.ReplicaID, rt.Topic, &rp, false); code == 0 && l2 != l {
+					sec, data, res, err = readFetchPartition(req.Version, l2, rp.FetchOffset, maxBytes, limit2, total)
 				}
-			} else {
-				_, res, err = l.ReadBytes(rp.FetchOffset, 0, -1)
 			}
 			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = res.HighWatermark, res.HighWatermark, res.LogStartOffset
 			if err != nil {
@@ -199,6 +191,25 @@ func (b *Broker) readFetch(c *conn, req *kmsg.FetchRequest, record bool) (*kmsg.
 		resp.Topics = append(resp.Topics, st)
 	}
 	return resp, total, hasError
+}
+
+// readFetchPartition reads one partition's batches for a fetch response
+// that already holds total bytes: as a file section or a copy, down-
+// converted for old versions.
+func readFetchPartition(version int16, l *segment.Log, offset int64, maxBytes int, limit int64, total int) (sec *segment.Section, data []byte, res segment.ReadResult, err error) {
+	if maxBytes <= 0 && total > 0 {
+		_, res, err = l.ReadBytes(offset, 0, -1)
+		return nil, nil, res, err
+	}
+	if version <= legacyFetch {
+		data, res, err = readDownConverted(l, version, offset, max(maxBytes, 1), limit, total > 0)
+		return nil, data, res, err
+	}
+	if total > 0 {
+		// Only the first batch of the response may exceed the limits.
+		return readWithin(l, offset, maxBytes, limit)
+	}
+	return l.ReadSectionCopyBelow(offset, max(maxBytes, 1), limit, sendfileMin)
 }
 
 // fetchLog returns the log to read, the offset reads stop at and the

@@ -5,8 +5,10 @@ package broker
 // One entry per log.dirs directory (its absolute path), each with the size
 // of every partition log it holds, filtered by the topics asked for (all
 // when the list is null). A directory holding none of them is still
-// listed, as Kafka does. OffsetLag is 0: there are no future (moving)
-// replicas.
+// listed, as Kafka does. A partition being moved to another dir
+// (AlterReplicaLogDirs) is listed in both: in its current dir, and in the
+// target dir with IsFuture=true, its future log's size and OffsetLag (the
+// current log end offset minus the future one). OffsetLag is otherwise 0.
 
 import (
 	"path/filepath"
@@ -39,14 +41,14 @@ func handleDescribeLogDirs(b *Broker, _ *conn, _ kafka.RequestHeader, r kmsg.Req
 		return false
 	}
 	for _, ld := range b.dir.Dirs() {
-		resp.Dirs = append(resp.Dirs, describeLogDir(ld, want))
+		resp.Dirs = append(resp.Dirs, describeLogDir(b.dir, ld, want))
 	}
 	return resp, nil
 }
 
 // describeLogDir is one log dir's entry: the partitions it holds that are
 // wanted, with their sizes, by topic.
-func describeLogDir(ld *segment.LogDir, want func(string, int32) bool) kmsg.DescribeLogDirsResponseDir {
+func describeLogDir(all *segment.Dirs, ld *segment.LogDir, want func(string, int32) bool) kmsg.DescribeLogDirsResponseDir {
 	dir := kmsg.NewDescribeLogDirsResponseDir()
 	dir.Dir, _ = filepath.Abs(ld.Path())
 	byTopic := map[string][]kmsg.DescribeLogDirsResponseDirTopicPartition{}
@@ -60,6 +62,18 @@ func describeLogDir(ld *segment.LogDir, want func(string, int32) bool) kmsg.Desc
 		}
 		p := kmsg.NewDescribeLogDirsResponseDirTopicPartition()
 		p.Partition, p.Size = tp.Partition, l.Size()
+		byTopic[tp.Topic] = append(byTopic[tp.Topic], p)
+	}
+	for _, tp := range ld.Futures() {
+		f, ok := ld.Future(tp)
+		if !ok || !want(tp.Topic, tp.Partition) {
+			continue
+		}
+		p := kmsg.NewDescribeLogDirsResponseDirTopicPartition()
+		p.Partition, p.Size, p.IsFuture = tp.Partition, f.Size(), true
+		if cur, ok := all.Log(tp); ok {
+			p.OffsetLag = max(cur.LogEndOffset()-f.LogEndOffset(), 0)
+		}
 		byTopic[tp.Topic] = append(byTopic[tp.Topic], p)
 	}
 	names := make([]string, 0, len(byTopic))

@@ -30,6 +30,7 @@ import (
 	"mqstack/brokerd/internal/coord"
 	"mqstack/proto/kafka"
 	"mqstack/proto/kafkazk"
+	"mqstack/storage/checkpoint"
 	"mqstack/storage/segment"
 	"mqstack/storage/vfs"
 )
@@ -81,6 +82,7 @@ var apis = []api{
 	incrementalAlterConfigsAPI,
 	initProducerIDAPI,
 	describeLogDirsAPI,
+	alterReplicaLogDirsAPI,
 	offsetDeleteAPI,
 	electLeadersAPI,
 	alterPartitionReassignmentsAPI,
@@ -120,6 +122,9 @@ type Broker struct {
 	// storageErrAt and storageErrSkipped space the log lines of failed
 	// appends (logStorageError).
 	storageErrAt, storageErrSkipped atomic.Int64
+	// moveHook, set by tests before a move starts, runs before each copy
+	// step of a log dir move (34_alter_replica_log_dirs.go).
+	moveHook func(checkpoint.TopicPartition)
 
 	mu     sync.Mutex
 	conns  map[*conn]struct{}
