@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -71,37 +72,59 @@ func reassignJSON(a map[topicPartition][]int32) string {
 	return string(b)
 }
 
-func readReassignment(path string) (map[topicPartition][]int32, error) {
+// replicaMove is one replica of a partition whose log dir the
+// reassignment JSON names (a log_dirs entry other than "any"); it prints
+// as Kafka's TopicPartitionReplica, <topic>-<partition>-<broker>.
+type replicaMove struct {
+	topicPartition
+	broker int32
+}
+
+func (r replicaMove) String() string { return fmt.Sprintf("%s-%d", r.topicPartition, r.broker) }
+
+// readReassignment reads the reassignment JSON: the replicas of each
+// partition, and the log dir moves its log_dirs ask for.
+func readReassignment(path string) (map[topicPartition][]int32, map[replicaMove]string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read %s: %w", path, err)
+		return nil, nil, fmt.Errorf("cannot read %s: %w", path, err)
 	}
 	var doc reassignDoc
 	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("The JSON file %s is malformed: %v", path, err)
+		return nil, nil, fmt.Errorf("The JSON file %s is malformed: %v", path, err)
 	}
 	out := map[topicPartition][]int32{}
+	moves := map[replicaMove]string{}
 	for _, p := range doc.Partitions {
 		tp := topicPartition{p.Topic, p.Partition}
 		if _, dup := out[tp]; dup {
-			return nil, fmt.Errorf("Partition reassignment contains duplicate topic partitions: %s", tp)
+			return nil, nil, fmt.Errorf("Partition reassignment contains duplicate topic partitions: %s", tp)
 		}
 		seen := map[int32]bool{}
 		for _, r := range p.Replicas {
 			if seen[r] {
-				return nil, fmt.Errorf("Partition replica lists may not contain duplicate entries: %s contains %d twice", tp, r)
+				return nil, nil, fmt.Errorf("Partition replica lists may not contain duplicate entries: %s contains %d twice", tp, r)
 			}
 			seen[r] = true
 		}
 		if len(p.Replicas) == 0 {
-			return nil, fmt.Errorf("Partition replica list cannot be empty: %s", tp)
+			return nil, nil, fmt.Errorf("Partition replica list cannot be empty: %s", tp)
+		}
+		if p.LogDirs != nil && len(p.LogDirs) != len(p.Replicas) {
+			return nil, nil, fmt.Errorf("Size of replicas list %s is different from size of log dirs list %s for partition %s",
+				ids(p.Replicas), strings.Join(p.LogDirs, ","), tp)
+		}
+		for i, d := range p.LogDirs {
+			if d != "any" {
+				moves[replicaMove{tp, p.Replicas[i]}] = d
+			}
 		}
 		out[tp] = p.Replicas
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("Partition reassignment list cannot be empty (%s)", path)
+		return nil, nil, fmt.Errorf("Partition reassignment list cannot be empty (%s)", path)
 	}
-	return out, nil
+	return out, moves, nil
 }
 
 func runReassign(e *Env, p *Parsed) error {
@@ -157,9 +180,12 @@ func runReassign(e *Env, p *Parsed) error {
 	case p.Has("generate"):
 		return generateReassignment(e, p, topicParts)
 	case p.Has("execute"):
-		proposed, tps, current, err := loadPlan(p, cur)
+		proposed, moves, tps, current, err := loadPlan(p, cur)
 		if err != nil {
 			return err
+		}
+		if z != nil && len(moves) > 0 {
+			return errLogDirsNeedBootstrap
 		}
 		fmt.Fprintf(e.Stdout, "Current partition replica assignment\n\n%s\n\nSave this to use as the --reassignment-json-file option during rollback\n", reassignJSON(current))
 		throttle, err := p.Int("throttle", -1)
@@ -190,11 +216,21 @@ func runReassign(e *Env, p *Parsed) error {
 			names[i] = tp.String()
 		}
 		fmt.Fprintf(e.Stdout, "Successfully started partition reassignment%s for %s\n", s, strings.Join(names, ","))
+		if len(moves) > 0 {
+			timeout, err := p.Int("timeout", 10000)
+			if err != nil {
+				return err
+			}
+			return executeMoves(e, moves, time.Duration(timeout)*time.Millisecond)
+		}
 		return nil
 	default:
-		target, tps, current, err := loadPlan(p, cur)
+		target, moves, tps, current, err := loadPlan(p, cur)
 		if err != nil {
 			return err
+		}
+		if z != nil && len(moves) > 0 {
+			return errLogDirsNeedBootstrap
 		}
 		var ongoing map[topicPartition]bool
 		if z != nil {
@@ -218,6 +254,13 @@ func runReassign(e *Env, p *Parsed) error {
 				fmt.Fprintf(e.Stdout, "There is no active reassignment of partition %s, but replica set is %s rather than %s.\n", tp, ids(current[tp]), ids(target[tp]))
 			}
 		}
+		if len(moves) > 0 {
+			movesDone, err := verifyMoves(e, moves)
+			if err != nil {
+				return err
+			}
+			allDone = allDone && movesDone
+		}
 		if allDone && !p.Has("preserve-throttles") {
 			return clearThrottles(e, z, tps)
 		}
@@ -227,11 +270,11 @@ func runReassign(e *Env, p *Parsed) error {
 
 // loadPlan reads --reassignment-json-file and the current replicas of
 // its partitions.
-func loadPlan(p *Parsed, cur func([]topicPartition) (map[topicPartition][]int32, error)) (plan map[topicPartition][]int32, tps []topicPartition, current map[topicPartition][]int32, err error) {
+func loadPlan(p *Parsed, cur func([]topicPartition) (map[topicPartition][]int32, error)) (plan map[topicPartition][]int32, moves map[replicaMove]string, tps []topicPartition, current map[topicPartition][]int32, err error) {
 	if err = p.Require("reassignment-json-file"); err != nil {
 		return
 	}
-	if plan, err = readReassignment(p.String("reassignment-json-file")); err != nil {
+	if plan, moves, err = readReassignment(p.String("reassignment-json-file")); err != nil {
 		return
 	}
 	tps = keysOf(plan)
