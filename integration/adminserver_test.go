@@ -53,40 +53,14 @@ func jsonInt(t *testing.T, v any) int64 {
 // before it serves clients, zkd binds it before its ready line).
 func adminWaitUp(t *testing.T, port int) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	eventuallyT(t, 20*time.Second, fmt.Sprintf("the AdminServer on port %d to answer", port), func() bool {
 		resp, err := (&http.Client{Timeout: time.Second}).Get(fmt.Sprintf("http://127.0.0.1:%d/commands/ruok", port))
-		if err == nil {
-			resp.Body.Close()
-			return
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("AdminServer on port %d does not answer: %v", port, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func zkSession(t *testing.T, addr string) *zk.Conn {
-	t.Helper()
-	c, events, err := zk.Connect([]string{addr}, 4*time.Second, zk.WithLogger(quietLogger{}))
-	require.NoError(t, err)
-	t.Cleanup(c.Close)
-	deadline := time.After(20 * time.Second)
-	for {
-		select {
-		case ev := <-events:
-			if ev.State == zk.StateHasSession {
-				go func() {
-					for range events {
-					}
-				}()
-				return c
-			}
-		case <-deadline:
-			t.Fatalf("no session with %s within 20s", addr)
-		}
-	}
+		resp.Body.Close()
+		return true
+	})
 }
 
 func TestAdminServerZkd(t *testing.T) {
@@ -98,7 +72,7 @@ func TestAdminServerZkd(t *testing.T) {
 	assert.Equal(t, http.StatusOK, code)
 	assert.Equal(t, map[string]any{"command": "ruok", "error": nil}, m)
 
-	c := zkSession(t, srv.Addr())
+	c := zkClient(t, srv.Addr())
 	_, err := c.Create("/admin", []byte("v"), 0, zk.WorldACL(zk.PermAll))
 	require.NoError(t, err)
 	_, _, _, err = c.GetW("/admin")
@@ -238,7 +212,7 @@ func TestAdminServerSameKeysAsApache(t *testing.T) {
 	for _, kind := range serverKinds {
 		srv := StartServer(t, kind, ServerOptions{ExtraCfg: adminCfg(ports[kind]), ApacheJars: apacheAdminJars})
 		adminWaitUp(t, ports[kind])
-		c := zkSession(t, srv.Addr())
+		c := zkClient(t, srv.Addr())
 		_, err := c.Create("/w", []byte("v"), 0, zk.WorldACL(zk.PermAll))
 		require.NoError(t, err)
 		_, err = c.Create("/e", nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll))

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,7 +113,27 @@ func TestEagleLagSeconds(t *testing.T) {
 	eventually(t, 60*time.Second, "lag in seconds from timestamps", read)
 	// Several passes later (rates of 0 by now) the values stay; the
 	// committed offsets did not move, so nothing is fetched again.
-	time.Sleep(3 * time.Second)
+	passes := func() int {
+		code, body, _ := s.get("/metrics")
+		require.Equal(t, http.StatusOK, code)
+		for _, line := range strings.Split(body, "\n") {
+			if strings.HasPrefix(line, "eagle_collect_passes_total{") {
+				f := strings.Fields(line)
+				n, err := strconv.ParseFloat(f[len(f)-1], 64)
+				require.NoError(t, err)
+				return int(n)
+			}
+		}
+		t.Fatalf("no eagle_collect_passes_total in /metrics")
+		return 0
+	}
+	from := passes()
+	eventually(t, 30*time.Second, "three more collection passes", func() string {
+		if n := passes(); n < from+3 {
+			return fmt.Sprintf("%d passes, waiting for %d", n, from+3)
+		}
+		return ""
+	})
 	require.Empty(t, read())
 	for tp, o := range byTP {
 		t.Logf("%s: lag %d, %.1f s (%s %s) %s", tp, o.Lag, o.LagSeconds, o.LagSecondsSource, o.LagSecondsTimestampType, o.LagSecondsNote)

@@ -348,11 +348,18 @@ func (quietLogger) Printf(string, ...interface{}) {}
 // Client connects go-zookeeper to addrs and waits for a session.
 func (e *Ensemble) Client(addrs ...string) *zk.Conn {
 	e.t.Helper()
+	return zkClient(e.t, addrs...)
+}
+
+// zkClient connects go-zookeeper to addrs, waits up to 20 s for a session,
+// and closes it at cleanup.
+func zkClient(t testing.TB, addrs ...string) *zk.Conn {
+	t.Helper()
 	c, events, err := zk.Connect(addrs, 4*time.Second, zk.WithLogger(quietLogger{}))
 	if err != nil {
-		e.t.Fatalf("connect %v: %v", addrs, err)
+		t.Fatalf("connect %v: %v", addrs, err)
 	}
-	e.t.Cleanup(c.Close)
+	t.Cleanup(c.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	for {
@@ -366,7 +373,7 @@ func (e *Ensemble) Client(addrs ...string) *zk.Conn {
 				return c
 			}
 		case <-ctx.Done():
-			e.t.Fatalf("no session with %v within 20s", addrs)
+			t.Fatalf("no session with %v within 20s", addrs)
 		}
 	}
 }

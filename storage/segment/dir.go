@@ -177,12 +177,7 @@ func (d *LogDir) Log(tp checkpoint.TopicPartition) (*Log, bool) {
 func (d *LogDir) Futures() []checkpoint.TopicPartition {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	out := make([]checkpoint.TopicPartition, 0, len(d.futures))
-	for tp := range d.futures {
-		out = append(out, tp)
-	}
-	SortPartitions(out)
-	return out
+	return sortedKeys(d.futures)
 }
 
 // Future returns the future log of a partition being moved here.
@@ -197,8 +192,13 @@ func (d *LogDir) Future(tp checkpoint.TopicPartition) (*Log, bool) {
 func (d *LogDir) Partitions() []checkpoint.TopicPartition {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	out := make([]checkpoint.TopicPartition, 0, len(d.logs))
-	for tp := range d.logs {
+	return sortedKeys(d.logs)
+}
+
+// sortedKeys lists the partitions of a log map, sorted.
+func sortedKeys(m map[checkpoint.TopicPartition]*Log) []checkpoint.TopicPartition {
+	out := make([]checkpoint.TopicPartition, 0, len(m))
+	for tp := range m {
 		out = append(out, tp)
 	}
 	SortPartitions(out)

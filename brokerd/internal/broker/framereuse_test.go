@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -27,18 +26,13 @@ func TestGroupKeepsMetadataAcrossBufferReuse(t *testing.T) {
 		require.Equal(t, corr, r.recv(resp, version))
 	}
 	// The coordinator answers once __consumer_offsets exists.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	eventually(t, "a group coordinator", func() bool {
 		fc := kmsg.NewPtrFindCoordinatorRequest()
 		fc.CoordinatorKey = "g-reuse"
 		resp := kmsg.NewPtrFindCoordinatorResponse()
 		call(fc, resp, 2)
-		if resp.ErrorCode == 0 {
-			break
-		}
-		require.True(t, time.Now().Before(deadline), "no coordinator: %v", kerr.ErrorForCode(resp.ErrorCode))
-		time.Sleep(100 * time.Millisecond)
-	}
+		return resp.ErrorCode == 0
+	})
 	metadata := bytes.Repeat([]byte("m"), 300)
 	assignment := bytes.Repeat([]byte("a"), 300)
 	join := func(member string) *kmsg.JoinGroupResponse {
